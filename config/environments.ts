@@ -1,0 +1,246 @@
+import {
+  AppConfig,
+  EnvironmentName,
+  ImageRef,
+  MilvusConfig,
+  MongoDbConfig,
+  MonitoringConfig,
+  PlatformConfig,
+  RedisConfig,
+  ResourceSpec,
+} from './types';
+
+/**
+ * The three environments, as data. Production carries the design's values
+ * (../shared/design/deployment-architecture.md); staging is production at a smaller scale;
+ * development fits a single small node.
+ *
+ * Look here first for any setting: replicas, images, resources, storage, hosts.
+ */
+
+/** Requests and limits, in millicores and MiB. */
+export function resources(
+  cpuMillis: [request: number, limit: number],
+  memoryMiB: [request: number, limit: number],
+  ephemeralStorageMiB: [request: number, limit: number] = [64, 1024],
+): ResourceSpec {
+  return {
+    cpuMillis: { request: cpuMillis[0], limit: cpuMillis[1] },
+    memoryMiB: { request: memoryMiB[0], limit: memoryMiB[1] },
+    ephemeralStorageMiB: { request: ephemeralStorageMiB[0], limit: ephemeralStorageMiB[1] },
+  };
+}
+
+const image = (repository: string, tag: string): ImageRef => ({ repository, tag });
+
+/** Application release shipped by default; CI overrides it with QINGYU_IMAGE_TAG. */
+const APP_RELEASE = 'v1.0.0';
+
+const IMAGES = {
+  goBackend: image('ghcr.io/qingyu-platform/go-backend', APP_RELEASE),
+  pythonAi: image('ghcr.io/qingyu-platform/python-ai', APP_RELEASE),
+  mongodb: image('mongo', '7.0.14'),
+  mongodbExporter: image('percona/mongodb_exporter', '0.40.0'),
+  redis: image('redis', '7.2.5'),
+  redisExporter: image('oliver006/redis_exporter', 'v1.62.0'),
+  milvus: image('milvusdb/milvus', 'v2.3.0'),
+  etcd: image('quay.io/coreos/etcd', 'v3.5.5'),
+  // The design's MinIO release; Docker Hub's minio/minio is gone, quay.io still serves it (see README).
+  minio: image('quay.io/minio/minio', 'RELEASE.2023-03-20T20-16-18Z'),
+  prometheus: image('quay.io/prometheus/prometheus', 'v2.54.1'),
+  grafana: image('grafana/grafana', '11.2.0'),
+} as const;
+
+const productionGoBackend: AppConfig = {
+  image: IMAGES.goBackend,
+  replicas: 3,
+  maxReplicas: 10,
+  targetCpuUtilizationPercent: 70,
+  scaleDownStabilizationSeconds: 300,
+  resources: resources([250, 1000], [256, 512]),
+  terminationGracePeriodSeconds: 30,
+  maxStartupSeconds: 60,
+};
+
+const productionPythonAi: AppConfig = {
+  image: IMAGES.pythonAi,
+  replicas: 3,
+  maxReplicas: 10,
+  targetCpuUtilizationPercent: 70,
+  // SSE streams last minutes: remove pods slowly so streams drain instead of being cut.
+  scaleDownStabilizationSeconds: 900,
+  // The design's limits (2 CPU, 4G); requests leave room to schedule three on modest nodes.
+  resources: resources([500, 2000], [2048, 4096], [256, 2048]),
+  terminationGracePeriodSeconds: 330,
+  maxStartupSeconds: 300,
+};
+
+const productionMongoDb: MongoDbConfig = {
+  image: IMAGES.mongodb,
+  replicas: 3,
+  replicaSetName: 'rs0',
+  database: 'qingyu',
+  storage: { sizeGiB: 50 },
+  resources: resources([500, 2000], [2048, 4096], [128, 1024]),
+  exporter: { image: IMAGES.mongodbExporter, resources: resources([50, 200], [64, 128], [16, 64]) },
+};
+
+const productionRedis: RedisConfig = {
+  image: IMAGES.redis,
+  storage: { sizeGiB: 10 },
+  resources: resources([250, 1000], [1024, 2048], [64, 512]),
+  maxMemoryMiB: 1536,
+  exporter: { image: IMAGES.redisExporter, resources: resources([50, 200], [32, 64], [16, 64]) },
+};
+
+const productionMilvus: MilvusConfig = {
+  image: IMAGES.milvus,
+  storage: { sizeGiB: 50 },
+  resources: resources([1000, 4000], [4096, 8192], [256, 4096]),
+  etcd: {
+    image: IMAGES.etcd,
+    replicas: 1,
+    storage: { sizeGiB: 10 },
+    resources: resources([100, 1000], [256, 1024], [64, 512]),
+    quotaBackendBytes: 4 * 1024 ** 3,
+  },
+  minio: {
+    image: IMAGES.minio,
+    storage: { sizeGiB: 200 },
+    resources: resources([250, 1000], [512, 2048], [64, 512]),
+    bucket: 'milvus-bucket',
+  },
+};
+
+const productionMonitoring: MonitoringConfig = {
+  mode: 'own',
+  stackReleaseLabel: 'kube-prometheus-stack',
+  stackNamespace: 'monitoring',
+  prometheus: {
+    image: IMAGES.prometheus,
+    replicas: 2,
+    retentionDays: 15,
+    storage: { sizeGiB: 50 },
+    resources: resources([500, 2000], [2048, 4096], [64, 1024]),
+  },
+  grafana: {
+    image: IMAGES.grafana,
+    storage: { sizeGiB: 5 },
+    resources: resources([100, 500], [128, 512], [64, 512]),
+  },
+};
+
+const production: PlatformConfig = {
+  environment: 'production',
+  namespace: 'qingyu',
+  clusterDomain: 'cluster.local',
+  timeZone: 'Asia/Shanghai',
+  goBackend: productionGoBackend,
+  pythonAi: productionPythonAi,
+  mongodb: productionMongoDb,
+  redis: productionRedis,
+  milvus: productionMilvus,
+  edge: {
+    host: 'api.qingyu.com',
+    tlsSecretName: 'api-qingyu-com-tls',
+    ingressClassName: 'nginx',
+    controllerNamespace: 'ingress-nginx',
+    streamTimeoutSeconds: 3600,
+    maxBodySizeMiB: 10,
+    mode: 'ingress',
+    gateway: { name: 'public', namespace: 'gateway-system', sectionName: 'https' },
+  },
+  monitoring: productionMonitoring,
+  network: {
+    egressCidrs: ['0.0.0.0/0'],
+    egressExceptCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
+  },
+};
+
+const staging: PlatformConfig = {
+  ...production,
+  environment: 'staging',
+  namespace: 'qingyu-staging',
+  goBackend: { ...productionGoBackend, replicas: 2, maxReplicas: 4 },
+  pythonAi: { ...productionPythonAi, replicas: 2, maxReplicas: 4 },
+  mongodb: { ...productionMongoDb, storage: { sizeGiB: 20 } },
+  redis: { ...productionRedis, storage: { sizeGiB: 5 } },
+  milvus: {
+    ...productionMilvus,
+    storage: { sizeGiB: 20 },
+    minio: { ...productionMilvus.minio, storage: { sizeGiB: 50 } },
+  },
+  edge: { ...production.edge, host: 'api.staging.qingyu.com', tlsSecretName: 'api-staging-qingyu-com-tls' },
+  monitoring: {
+    ...productionMonitoring,
+    prometheus: { ...productionMonitoring.prometheus, replicas: 1, retentionDays: 7, storage: { sizeGiB: 20 } },
+  },
+};
+
+const small = resources([50, 500], [128, 512], [32, 512]);
+
+const development: PlatformConfig = {
+  ...production,
+  environment: 'development',
+  namespace: 'qingyu-dev',
+  goBackend: {
+    ...productionGoBackend,
+    replicas: 1,
+    maxReplicas: 2,
+    scaleDownStabilizationSeconds: 60,
+    resources: resources([50, 500], [64, 256], [32, 256]),
+  },
+  pythonAi: {
+    ...productionPythonAi,
+    replicas: 1,
+    maxReplicas: 2,
+    scaleDownStabilizationSeconds: 60,
+    resources: resources([100, 1000], [512, 2048], [64, 1024]),
+    terminationGracePeriodSeconds: 60,
+  },
+  mongodb: {
+    ...productionMongoDb,
+    // Still a replica set named rs0, so the connection string has the same shape everywhere.
+    replicas: 1,
+    storage: { sizeGiB: 5 },
+    resources: resources([100, 1000], [256, 1024], [32, 512]),
+    exporter: { ...productionMongoDb.exporter, resources: resources([10, 100], [32, 64], [16, 64]) },
+  },
+  redis: {
+    ...productionRedis,
+    storage: { sizeGiB: 1 },
+    resources: resources([50, 250], [128, 256], [16, 128]),
+    maxMemoryMiB: 192,
+    exporter: { ...productionRedis.exporter, resources: resources([10, 100], [16, 64], [16, 64]) },
+  },
+  milvus: {
+    ...productionMilvus,
+    storage: { sizeGiB: 5 },
+    resources: resources([200, 2000], [1024, 4096], [64, 2048]),
+    etcd: { ...productionMilvus.etcd, storage: { sizeGiB: 2 }, quotaBackendBytes: 2 ** 30, resources: small },
+    minio: { ...productionMilvus.minio, storage: { sizeGiB: 5 }, resources: small },
+  },
+  edge: {
+    ...production.edge,
+    host: 'api.qingyu.local',
+    tlsSecretName: 'api-qingyu-local-tls',
+    streamTimeoutSeconds: 600,
+  },
+  monitoring: {
+    ...productionMonitoring,
+    prometheus: {
+      ...productionMonitoring.prometheus,
+      replicas: 1,
+      retentionDays: 2,
+      storage: { sizeGiB: 2 },
+      resources: resources([100, 1000], [256, 1024], [32, 512]),
+    },
+    grafana: { ...productionMonitoring.grafana, storage: { sizeGiB: 1 }, resources: small },
+  },
+};
+
+export const ENVIRONMENTS: Readonly<Record<EnvironmentName, PlatformConfig>> = {
+  production,
+  staging,
+  development,
+};

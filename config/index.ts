@@ -1,0 +1,4 @@
+export * from './types';
+export * from './environments';
+export * from './validate';
+export * from './load';

@@ -1,0 +1,77 @@
+import { ENVIRONMENTS } from './environments';
+import { DIGEST_PATTERN, TAG_PATTERN, validateConfig } from './validate';
+import { ENVIRONMENT_NAMES, EnvironmentName, ImageRef, PlatformConfig } from './types';
+
+/** Bad input: the message names the variable, the value received and what is allowed. */
+export class ConfigError extends Error {
+  public override readonly name = 'ConfigError';
+}
+
+/** The variables `loadConfig` reads; everything else in the environment is ignored. */
+export interface ConfigInputs {
+  /** `production` (default), `staging` or `development`. */
+  readonly QINGYU_ENV?: string;
+  /** Tag or `sha256:` digest for both application images. */
+  readonly QINGYU_IMAGE_TAG?: string;
+}
+
+export const DEFAULT_ENVIRONMENT: EnvironmentName = 'production';
+
+/** Parses an image version override: a tag, or a digest rendered as `@sha256:...`. */
+export function parseImageVersion(variable: string, value: string): Pick<ImageRef, 'tag' | 'digest'> {
+  if (value.startsWith('sha256:')) {
+    if (!DIGEST_PATTERN.test(value)) {
+      throw new ConfigError(
+        `${variable}: invalid digest '${value}'; expected 'sha256:' followed by 64 lowercase hex characters`,
+      );
+    }
+    return { digest: value };
+  }
+  if (!TAG_PATTERN.test(value)) {
+    throw new ConfigError(
+      `${variable}: invalid image tag '${value}'; expected a tag matching [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} or a digest sha256:<64 hex>`,
+    );
+  }
+  if (value === 'latest') {
+    throw new ConfigError(
+      `${variable}: 'latest' is not allowed; deploy an immutable version (a release tag or sha256:<64 hex>)`,
+    );
+  }
+  return { tag: value };
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * Builds and validates the configuration selected by the inputs.
+ * @throws ConfigError on an unknown environment, a malformed override or an invalid value.
+ */
+export function loadConfig(inputs: ConfigInputs): PlatformConfig {
+  const envName = blankToUndefined(inputs.QINGYU_ENV) ?? DEFAULT_ENVIRONMENT;
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(envName)) {
+    throw new ConfigError(
+      `QINGYU_ENV: unknown environment '${envName}'; expected one of: ${ENVIRONMENT_NAMES.join(', ')}`,
+    );
+  }
+  let config = ENVIRONMENTS[envName as EnvironmentName];
+
+  const imageOverride = blankToUndefined(inputs.QINGYU_IMAGE_TAG);
+  if (imageOverride !== undefined) {
+    const version = parseImageVersion('QINGYU_IMAGE_TAG', imageOverride);
+    const withVersion = (ref: ImageRef): ImageRef => ({ repository: ref.repository, ...version });
+    config = {
+      ...config,
+      goBackend: { ...config.goBackend, image: withVersion(config.goBackend.image) },
+      pythonAi: { ...config.pythonAi, image: withVersion(config.pythonAi.image) },
+    };
+  }
+
+  const problems = validateConfig(config);
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new ConfigError(`${problems[0]}${more}`);
+  }
+  return config;
+}

@@ -1,0 +1,166 @@
+/**
+ * The typed configuration of one Qingyu environment.
+ *
+ * Every value a chart needs comes from here; charts never read the process environment.
+ * Units are in the names (`cpuMillis`, `memoryMiB`, `storageGiB`, `...Seconds`) so that
+ * quotas, capacity reports and policy checks can compute with them.
+ */
+
+export const ENVIRONMENT_NAMES = ['production', 'staging', 'development'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** A container image: a repository plus exactly one of a tag or a digest. */
+export interface ImageRef {
+  readonly repository: string;
+  /** A tag such as `v1.4.2`; never `latest`. */
+  readonly tag?: string;
+  /** A content digest `sha256:<64 hex>`; wins over `tag` when both are set. */
+  readonly digest?: string;
+}
+
+/** Requests and limits of one container. */
+export interface ResourceSpec {
+  readonly cpuMillis: { readonly request: number; readonly limit: number };
+  readonly memoryMiB: { readonly request: number; readonly limit: number };
+  /** Scratch space (emptyDirs, logs); kube-score and eviction both look at it. */
+  readonly ephemeralStorageMiB: { readonly request: number; readonly limit: number };
+}
+
+/** A persistent volume claim per member of a StatefulSet. */
+export interface StorageSpec {
+  readonly sizeGiB: number;
+  /** @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+}
+
+/** An application tier service (go-backend, python-ai). */
+export interface AppConfig {
+  readonly image: ImageRef;
+  /** Pods when idle: the HPA's `minReplicas` (the Deployment itself sets no replica count). */
+  readonly replicas: number;
+  readonly maxReplicas: number;
+  /** Average CPU utilisation, in percent of requests, that the HPA aims for. */
+  readonly targetCpuUtilizationPercent: number;
+  /** How long the HPA waits, after load drops, before removing pods. */
+  readonly scaleDownStabilizationSeconds: number;
+  readonly resources: ResourceSpec;
+  /** Time a pod gets to finish in-flight work (SSE streams for python-ai) after SIGTERM. */
+  readonly terminationGracePeriodSeconds: number;
+  /** Slowest acceptable start (model loading): the startup probe allows this long. */
+  readonly maxStartupSeconds: number;
+}
+
+export interface MongoDbConfig {
+  readonly image: ImageRef;
+  /** Replica-set members; must be odd so that a majority survives a partition. */
+  readonly replicas: number;
+  readonly replicaSetName: string;
+  /** The application database named in the connection string. */
+  readonly database: string;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
+}
+
+export interface RedisConfig {
+  readonly image: ImageRef;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  /** `maxmemory`; keep it below the memory limit so copy-on-write during rewrites fits. */
+  readonly maxMemoryMiB: number;
+  readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
+}
+
+export interface EtcdConfig {
+  readonly image: ImageRef;
+  /** 1 for standalone Milvus; 3 (odd) for a highly available metadata store. */
+  readonly replicas: number;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  readonly quotaBackendBytes: number;
+}
+
+export interface MinioConfig {
+  readonly image: ImageRef;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  /** The bucket Milvus stores segments in; created before Milvus starts. */
+  readonly bucket: string;
+}
+
+export interface MilvusConfig {
+  readonly image: ImageRef;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  readonly etcd: EtcdConfig;
+  readonly minio: MinioConfig;
+}
+
+export interface EdgeConfig {
+  /** Public host name of the API. */
+  readonly host: string;
+  /** Secret of type kubernetes.io/tls holding the certificate for `host`. */
+  readonly tlsSecretName: string;
+  /** When set, cert-manager issues the certificate through this ClusterIssuer. */
+  readonly clusterIssuer?: string;
+  readonly ingressClassName: string;
+  /** Namespace of the ingress controller pods, the only source allowed to reach the apps. */
+  readonly controllerNamespace: string;
+  /** Read and send timeout for Server-Sent Event streams under /api/v1/ai/. */
+  readonly streamTimeoutSeconds: number;
+  /** Largest request body accepted at the edge. */
+  readonly maxBodySizeMiB: number;
+  /** `ingress` (ingress-nginx) or `gateway` (Gateway API HTTPRoutes on `gateway`). */
+  readonly mode: 'ingress' | 'gateway';
+  /** Parent Gateway of the HTTPRoutes in `gateway` mode. */
+  readonly gateway: { readonly name: string; readonly namespace: string; readonly sectionName?: string };
+}
+
+export interface MonitoringConfig {
+  /**
+   * `own`: emit a Prometheus (operator CR) and Grafana for the platform.
+   * `kube-prometheus-stack`: rely on an existing stack; emit only ServiceMonitors and rules
+   * with its `release` label.
+   */
+  readonly mode: 'own' | 'kube-prometheus-stack';
+  /** The `release` label value the existing stack selects on. */
+  readonly stackReleaseLabel: string;
+  /** Namespace of the existing stack's Prometheus (for NetworkPolicy). */
+  readonly stackNamespace: string;
+  readonly prometheus: {
+    readonly image: ImageRef;
+    readonly replicas: number;
+    readonly retentionDays: number;
+    readonly storage: StorageSpec;
+    readonly resources: ResourceSpec;
+  };
+  readonly grafana: {
+    readonly image: ImageRef;
+    readonly storage: StorageSpec;
+    readonly resources: ResourceSpec;
+  };
+}
+
+export interface NetworkConfig {
+  /** Where python-ai may open HTTPS connections (the OpenAI API). */
+  readonly egressCidrs: readonly string[];
+  /** CIDRs excluded from `egressCidrs` (the cluster's own private ranges). */
+  readonly egressExceptCidrs: readonly string[];
+}
+
+export interface PlatformConfig {
+  readonly environment: EnvironmentName;
+  readonly namespace: string;
+  /** Cluster DNS domain used in fully qualified Service names. */
+  readonly clusterDomain: string;
+  /** Time zone handed to the applications (`TZ`). */
+  readonly timeZone: string;
+  readonly goBackend: AppConfig;
+  readonly pythonAi: AppConfig;
+  readonly mongodb: MongoDbConfig;
+  readonly redis: RedisConfig;
+  readonly milvus: MilvusConfig;
+  readonly edge: EdgeConfig;
+  readonly monitoring: MonitoringConfig;
+  readonly network: NetworkConfig;
+}

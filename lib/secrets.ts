@@ -1,0 +1,68 @@
+/**
+ * Every Secret the platform references, by name and key. Values never appear in this
+ * repository or in dist/: `scripts/create-secrets.sh` creates them in the cluster, and the
+ * deploy preflight checks they exist with these keys.
+ */
+export interface SecretKey {
+  readonly key: string;
+  /** How `create-secrets.sh` fills the value. */
+  readonly source: 'random' | 'prompt' | 'fixed';
+  /** For `fixed` keys: the value (a user name, never a password). */
+  readonly value?: string;
+  readonly description: string;
+}
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly type?: 'Opaque' | 'kubernetes.io/tls';
+  readonly keys: Readonly<Record<string, SecretKey>>;
+  readonly description: string;
+}
+
+function secret<K extends string>(
+  name: string,
+  description: string,
+  keys: Record<K, Omit<SecretKey, 'key'> & { key: string }>,
+): SecretSpec & { readonly keys: Readonly<Record<K, SecretKey>> } {
+  return { name, description, keys };
+}
+
+export const SECRETS = {
+  goBackend: secret('go-backend-secrets', 'go-backend application secrets', {
+    jwtSecret: { key: 'jwt-secret', source: 'random', description: 'HMAC key that signs JWTs' },
+  }),
+  pythonAi: secret('python-ai-secrets', 'python-ai application secrets', {
+    openaiApiKey: { key: 'openai-api-key', source: 'prompt', description: 'OpenAI API key' },
+  }),
+  mongodbRoot: secret('mongodb-root', 'MongoDB root user, used only by the replica-set bootstrap', {
+    username: { key: 'username', source: 'fixed', value: 'root', description: 'root user name' },
+    password: { key: 'password', source: 'random', description: 'root password' },
+  }),
+  mongodbKeyfile: secret('mongodb-keyfile', 'MongoDB internal member authentication', {
+    keyfile: { key: 'keyfile', source: 'random', description: 'shared keyFile (base64 characters, 6 to 1024)' },
+  }),
+  mongodbApp: secret('mongodb-app', 'MongoDB user of go-backend and python-ai (readWrite on the app database)', {
+    username: { key: 'username', source: 'fixed', value: 'qingyu', description: 'application user name' },
+    password: { key: 'password', source: 'random', description: 'application password' },
+  }),
+  mongodbMetrics: secret('mongodb-metrics', 'MongoDB user of the exporter (clusterMonitor)', {
+    username: { key: 'username', source: 'fixed', value: 'metrics', description: 'exporter user name' },
+    password: { key: 'password', source: 'random', description: 'exporter password' },
+  }),
+  redis: secret('redis-auth', 'Redis password (requirepass)', {
+    password: { key: 'password', source: 'random', description: 'Redis password' },
+  }),
+  minio: secret('minio-root', 'MinIO root credentials, also Milvus\'s object-store credentials', {
+    rootUser: { key: 'root-user', source: 'fixed', value: 'milvus', description: 'MinIO root user' },
+    rootPassword: { key: 'root-password', source: 'random', description: 'MinIO root password' },
+  }),
+  grafana: secret('grafana-admin', 'Grafana administrator', {
+    adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
+    adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },
+  }),
+} as const;
+
+/** A `secretKeyRef` for one key of a catalogued Secret. */
+export function secretKeyRef(spec: SecretSpec, key: SecretKey): { secretKeyRef: { name: string; key: string } } {
+  return { secretKeyRef: { name: spec.name, key: key.key } };
+}

@@ -1,0 +1,45 @@
+// Fast transpile of the app's TypeScript into build/ (esbuild, no type check: `npm run build`
+// and `npm run lint` check types). `npm run synth` runs this first, so it must stay quick.
+import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SOURCE_DIRS = ['config', 'lib', 'charts', 'imports', 'policy'];
+
+function tsFiles(dir) {
+  const abs = join(root, dir);
+  let entries;
+  try {
+    entries = readdirSync(abs, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const rel = join(dir, e.name);
+    if (e.isDirectory()) return tsFiles(rel);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(root, rel)] : [];
+  });
+}
+
+export async function compile() {
+  const entryPoints = [join(root, 'main.ts'), ...SOURCE_DIRS.flatMap(tsFiles)];
+  const outdir = join(root, 'build');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints,
+    outdir,
+    outbase: root,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: false,
+    logLevel: 'warning',
+  });
+  return entryPoints.map((f) => relative(root, f));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await compile();
+}

@@ -1,0 +1,76 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { ConfigInputs, EnvironmentName, loadConfig, PlatformConfig } from '../../config';
+import { composePlatform } from '../../main';
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: any;
+}
+
+export interface Synthesized {
+  readonly config: PlatformConfig;
+  /** File name -> raw YAML, in the order `kubectl apply -f dist` reads them. */
+  readonly files: ReadonlyArray<{ readonly name: string; readonly yaml: string; readonly objects: K8sObject[] }>;
+  readonly objects: K8sObject[];
+}
+
+const cache = new Map<string, Synthesized>();
+
+/** Synthesizes the whole platform exactly as `npm run synth` writes dist/, and parses it. */
+export function synthesize(inputs: ConfigInputs | EnvironmentName = 'production'): Synthesized {
+  const key = JSON.stringify(inputs);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const config = loadConfig(typeof inputs === 'string' ? { QINGYU_ENV: inputs } : inputs);
+  const outdir = mkdtempSync(join(tmpdir(), 'qingyu-synth-'));
+  try {
+    const app = new App({ outdir });
+    composePlatform(app, config);
+    app.synth();
+    const files = readdirSync(outdir)
+      .sort()
+      .map((name) => {
+        const yaml = readFileSync(join(outdir, name), 'utf8');
+        const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject).filter((o) => o);
+        return { name, yaml, objects };
+      });
+    const result = { config, files, objects: files.flatMap((f) => f.objects) };
+    cache.set(key, result);
+    return result;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+export const ALL_ENVIRONMENTS: EnvironmentName[] = ['production', 'staging', 'development'];
+
+/** The one object of `kind` named `name`; fails loudly when missing or ambiguous. */
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) {
+    const have = objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+    throw new Error(`expected one ${kind} '${name}', found ${found.length} (have: ${have.join(', ') || 'none'})`);
+  }
+  return found[0];
+}
+
+export function ofKind(objects: K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+/** Pod template spec of a workload object. */
+export function podSpec(workload: K8sObject): any {
+  return workload.spec.template.spec;
+}
+
+export function container(workload: K8sObject, name: string): any {
+  const c = [...(podSpec(workload).initContainers ?? []), ...podSpec(workload).containers].find((x: any) => x.name === name);
+  if (!c) throw new Error(`${workload.kind} ${workload.metadata.name} has no container '${name}'`);
+  return c;
+}
