@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { AppService } from '../lib/app-service';
 import { Endpoint } from '../lib/component';
+import { FlowTable } from '../lib/flows';
 import { MetricsScraper } from '../lib/metrics';
 import { PlatformChart, PlatformChartProps } from '../lib/platform-chart';
 import { SECRETS } from '../lib/secrets';
@@ -90,5 +91,12 @@ export class AppsChart extends PlatformChart {
     ai.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
     ai.addSetting('GO_API_URL', `http://${ai.connect(go.endpoint('http'), 'business API calls').address}`);
     ai.addSecret('OPENAI_API_KEY', SECRETS.pythonAi, SECRETS.pythonAi.keys.openaiApiKey);
+    FlowTable.of(this).add({
+      from: { kind: 'component', component: ai },
+      to: { kind: 'cidr', cidrs: config.network.egressCidrs, except: config.network.egressExceptCidrs, description: 'internet' },
+      port: 443,
+      protocol: 'TCP',
+      purpose: 'OpenAI API over HTTPS',
+    });
   }
 }
