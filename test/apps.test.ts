@@ -97,7 +97,7 @@ describe.each(['go-backend', 'python-ai'])('%s', (name) => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
     const pinned = find(synthesize({ QINGYU_IMAGE_TAG: digest }).objects, 'Deployment', name);
     expect(container(pinned, name).image).toBe(`ghcr.io/qingyu-platform/${name}@${digest}`);
-    expect(pinned.metadata.labels['app.kubernetes.io/version']).toBe('sha256-0123456789ab');
+    expect(pinned.metadata.labels?.['app.kubernetes.io/version']).toBe('sha256-0123456789ab');
   });
 });
 

@@ -1,0 +1,62 @@
+import { App, Chart } from 'cdk8s';
+import { ConfigError, loadConfig, PlatformConfig } from './config';
+import { AppsChart } from './charts/apps-chart';
+import { MilvusChart } from './charts/milvus-chart';
+import { MongoDbChart } from './charts/mongodb-chart';
+import { MonitoringChart } from './charts/monitoring-chart';
+import { NamespaceChart } from './charts/namespace-chart';
+import { NetworkChart } from './charts/network-chart';
+import { RedisChart } from './charts/redis-chart';
+
+/**
+ * Composes the whole platform for one environment into `app`: one chart per deployable unit,
+ * each written to its own file of dist/, numbered so that `kubectl apply -f dist` creates
+ * what others depend on first.
+ */
+export function composePlatform(app: App, config: PlatformConfig): Chart[] {
+  const namespace = new NamespaceChart(app, 'namespace', { config });
+  const monitoring = new MonitoringChart(app, 'monitoring', { config });
+  const { scraper } = monitoring;
+  const mongodb = new MongoDbChart(app, 'mongodb', { config, scraper });
+  const redis = new RedisChart(app, 'redis', { config, scraper });
+  const milvus = new MilvusChart(app, 'milvus', { config, scraper });
+  const apps = new AppsChart(app, 'apps', {
+    config,
+    scraper,
+    mongodb: {
+      members: mongodb.replicaSet.memberEndpoint('mongodb'),
+      replicaSetName: mongodb.replicaSet.replicaSetName,
+      database: mongodb.replicaSet.database,
+    },
+    redis: redis.redis.endpoint('redis'),
+    milvus: milvus.milvus.endpoint('grpc'),
+    connectToPrometheus: (from, purpose) => monitoring.connectToPrometheus(from, purpose),
+  });
+
+  // Last to be built: it derives the NetworkPolicies from every connection made above.
+  const network = new NetworkChart(app, 'network', { config });
+
+  // Apply order: the namespace, its NetworkPolicies (so no pod ever runs unprotected), the data
+  // stores, the applications, monitoring.
+  const ordered: Chart[] = [namespace, network, mongodb, redis, milvus, apps, monitoring];
+  ordered.slice(1).forEach((chart, i) => chart.addDependency(ordered[i]));
+  return ordered;
+}
+
+function main(): void {
+  let config: PlatformConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = new App();
+  composePlatform(app, config);
+  app.synth();
+}
+
+if (require.main === module) main();
