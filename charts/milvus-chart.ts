@@ -1,0 +1,39 @@
+import { Construct } from 'constructs';
+import { EtcdCluster } from '../lib/etcd-cluster';
+import { MetricsScraper } from '../lib/metrics';
+import { MilvusStandalone } from '../lib/milvus-standalone';
+import { MinioStore } from '../lib/minio-store';
+import { PlatformChart, PlatformChartProps } from '../lib/platform-chart';
+
+export interface MilvusChartProps extends PlatformChartProps {
+  readonly scraper: MetricsScraper;
+}
+
+/**
+ * The vector database stack: Milvus standalone with its metadata in etcd and its segments and
+ * indexes in MinIO, each a StatefulSet with its own volume, probes and ServiceMonitor.
+ *
+ *   python-ai --grpc--> milvus --client--> etcd
+ *                              --api-----> minio (bucket created by milvus's init container)
+ */
+export class MilvusChart extends PlatformChart {
+  public readonly etcd: EtcdCluster;
+  public readonly minio: MinioStore;
+  /** Milvus; python-ai connects to `milvus.endpoint('grpc')`. */
+  public readonly milvus: MilvusStandalone;
+
+  constructor(scope: Construct, id: string, props: MilvusChartProps) {
+    super(scope, id, props);
+    const { milvus: config } = this.config;
+    const { scraper } = props;
+
+    this.etcd = new EtcdCluster(this, 'etcd', { config: config.etcd, scraper });
+    this.minio = new MinioStore(this, 'minio', { config: config.minio, scraper });
+    this.milvus = new MilvusStandalone(this, 'milvus', {
+      config,
+      etcd: this.etcd,
+      minio: this.minio,
+      scraper,
+    });
+  }
+}
