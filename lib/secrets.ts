@@ -34,7 +34,7 @@ export const SECRETS = {
   pythonAi: secret('python-ai-secrets', 'python-ai application secrets', {
     openaiApiKey: { key: 'openai-api-key', source: 'prompt', description: 'OpenAI API key' },
   }),
-  mongodbRoot: secret('mongodb-root', 'MongoDB root user, used only by the replica-set bootstrap', {
+  mongodbRoot: secret('mongodb-root', 'MongoDB root user, used only by the replica-set bootstrap sidecar (which creates it) and the preStop step-down', {
     username: { key: 'username', source: 'fixed', value: 'root', description: 'root user name' },
     password: { key: 'password', source: 'random', description: 'root password' },
   }),
@@ -45,9 +45,10 @@ export const SECRETS = {
     username: { key: 'username', source: 'fixed', value: 'qingyu', description: 'application user name' },
     password: { key: 'password', source: 'random', description: 'application password' },
   }),
-  mongodbMetrics: secret('mongodb-metrics', 'MongoDB user of the exporter (clusterMonitor)', {
+  mongodbMetrics: secret('mongodb-metrics', 'MongoDB user of the exporter (clusterMonitor, read on local)', {
     username: { key: 'username', source: 'fixed', value: 'metrics', description: 'exporter user name' },
-    password: { key: 'password', source: 'random', description: 'exporter password' },
+    // mongodb_exporter 0.40 inserts user and password into its URI without escaping them.
+    password: { key: 'password', source: 'random', description: 'exporter password (URL-safe characters only: hex)' },
   }),
   redis: secret('redis-auth', 'Redis password (requirepass)', {
     password: { key: 'password', source: 'random', description: 'Redis password' },
@@ -65,4 +66,22 @@ export const SECRETS = {
 /** A `secretKeyRef` for one key of a catalogued Secret. */
 export function secretKeyRef(spec: SecretSpec, key: SecretKey): { secretKeyRef: { name: string; key: string } } {
   return { secretKeyRef: { name: spec.name, key: key.key } };
+}
+
+/**
+ * The TLS certificate of the public API host (`edge.tlsSecretName`): a Secret of type
+ * kubernetes.io/tls in the platform's namespace. With `edge.clusterIssuer` set, cert-manager
+ * creates and renews it; otherwise it is created from the certificate files
+ * (`kubectl create secret tls <name> --cert=... --key=...`).
+ */
+export function edgeTlsSecret(name: string): SecretSpec {
+  return {
+    name,
+    type: 'kubernetes.io/tls',
+    description: 'TLS certificate and key of the public API host',
+    keys: {
+      certificate: { key: 'tls.crt', source: 'prompt', description: 'PEM certificate chain for the API host' },
+      privateKey: { key: 'tls.key', source: 'prompt', description: 'PEM private key of the certificate' },
+    },
+  };
 }

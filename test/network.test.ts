@@ -102,13 +102,30 @@ function intendedFlows(env: string, objects: K8sObject[]): Set<string> {
     'python-ai -> milvus:19530',
     'python-ai -> internet:443',
     'go-backend -> prometheus:9090',
-    // Prometheus scrapes every metrics port.
+    'mongodb -> mongodb:27017', // replication, elections, the bootstrap's peer checks
+    'milvus -> etcd:2379',
+    'milvus -> minio:9000',
+    'grafana -> prometheus:9090',
+    // Prometheus scrapes every metrics port, itself included.
     'prometheus -> go-backend:8080',
     'prometheus -> python-ai:8081',
+    'prometheus -> mongodb:9216',
+    'prometheus -> redis:9121',
+    'prometheus -> milvus:9091',
+    'prometheus -> etcd:2381',
+    'prometheus -> minio:9000',
+    'prometheus -> grafana:3000',
+    'prometheus -> prometheus:9090',
+    // Service discovery: the API server's address is cluster-specific, so any address on 443/6443.
+    'prometheus -> internet:443',
+    'prometheus -> private-network:443',
+    'prometheus -> private-network:6443',
   ];
+  if (env !== 'development' && (objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'etcd')?.spec.replicas ?? 1) > 1) {
+    flows.push('etcd -> etcd:2380');
+  }
   // Every pod of ours resolves names through cluster DNS.
   for (const w of workloads) flows.push(`${w} -> dns:53`);
-  void env;
   return new Set(flows);
 }
 
