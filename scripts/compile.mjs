@@ -1,7 +1,7 @@
 // Fast transpile of the app's TypeScript into build/ (esbuild, no type check: `npm run build`
 // and `npm run lint` check types). `npm run synth` runs this first, so it must stay quick.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,9 +23,27 @@ function tsFiles(dir) {
   });
 }
 
+const outdir = join(root, 'build');
+const stamp = join(outdir, '.compiled');
+const mtime = (f) => {
+  try {
+    return statSync(f).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+
+/** Compiles unless build/ is newer than every source (and this script, and the lockfile). */
+export async function compileIfStale() {
+  const sources = [join(root, 'main.ts'), ...SOURCE_DIRS.flatMap(tsFiles), join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
+  const built = mtime(stamp);
+  if (built > 0 && sources.every((f) => mtime(f) <= built)) return false;
+  await compile();
+  return true;
+}
+
 export async function compile() {
   const entryPoints = [join(root, 'main.ts'), ...SOURCE_DIRS.flatMap(tsFiles)];
-  const outdir = join(root, 'build');
   rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints,
@@ -37,6 +55,7 @@ export async function compile() {
     sourcemap: false,
     logLevel: 'warning',
   });
+  writeFileSync(stamp, '');
   return entryPoints.map((f) => relative(root, f));
 }
 

@@ -6,7 +6,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile } from './compile.mjs';
+import { compileIfStale } from './compile.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -28,7 +28,7 @@ function fail(message, code = 2) {
 }
 
 const { output } = parseArgs(process.argv.slice(2));
-await compile();
+await compileIfStale();
 
 // The same check main.ts makes, made here first so that bad input ends with one line and the
 // cdk8s CLI never starts (it would delete its output directory and wrap the message in noise).

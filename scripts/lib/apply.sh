@@ -1,0 +1,211 @@
+# shellcheck shell=bash disable=SC2034 # globals here are read by the scripts that source this file
+# The apply pipeline shared by deploy.sh and rollback.sh: show the change, apply it in order
+# with safe pruning, wait for the rollouts, verify health. Requires common.sh, preflight.sh,
+# release.sh, and QY_ENV, QY_NAMESPACE, QY_CONTEXT, QY_FACTS, QY_WORK.
+
+QY_FIELD_MANAGER=qingyu-deploy
+# The ApplySet parent: a ConfigMap in the platform's namespace. Every object the deploy applies
+# from dist/ (except those in NEVER_PRUNED_KINDS / cluster-scoped, see manifests.mjs) is labelled
+# as its member, and `--prune` deletes members that are no longer in dist/, nothing else.
+QY_APPLYSET=configmaps/qingyu-applyset
+
+# Reads release dir $1's dist/ once: the facts into QY_FACTS, and the objects split into
+# $QY_WORK/apply/{outside,members} (see scripts/lib/manifests.mjs).
+qy_prepare_apply() {
+  rm -rf "$QY_WORK/apply"
+  qy_manifests prepare "$1/dist" "$QY_WORK/apply"
+  QY_FACTS="$QY_WORK/apply/facts.tsv"
+  export QY_FACTS
+}
+
+# The apply commands, as arrays, so that the diff, the dry run and the apply use the same flags.
+qy_apply_outside_args() {
+  QY_ARGS=(apply --server-side "--field-manager=${QY_FIELD_MANAGER}")
+  [[ ${QY_FORCE_CONFLICTS:-false} == true ]] && QY_ARGS+=(--force-conflicts)
+  QY_ARGS+=(-f "$QY_WORK/apply/outside")
+}
+
+qy_apply_members_args() {
+  QY_ARGS=(apply --server-side "--field-manager=${QY_FIELD_MANAGER}" -n "$QY_NAMESPACE"
+    --prune "--applyset=${QY_APPLYSET}")
+  [[ ${QY_FORCE_CONFLICTS:-false} == true ]] && QY_ARGS+=(--force-conflicts)
+  QY_ARGS+=(-f "$QY_WORK/apply/members")
+}
+
+qy_has_files() { compgen -G "$1/*.yaml" >/dev/null; }
+
+# Shows what the apply would change: `kubectl diff` of every object, then what pruning would
+# delete (a server-side dry run of the ApplySet apply). Returns 0 when there is nothing to do,
+# 1 when there are changes, 2 when the diff itself failed.
+qy_show_diff() {
+  local rc=0 out
+  if ! qy_kubectl get namespace "$QY_NAMESPACE" -o name >/dev/null 2>&1; then
+    # A first deploy: the server cannot dry-run objects into a namespace that does not exist yet.
+    qy_info "namespace ${QY_NAMESPACE} does not exist yet: everything will be created:"
+    awk -F'\t' '$1 == "object" { printf "    + %s %s\n", $4, $6 }' "$QY_FACTS" >&2
+    QY_PRUNES=''
+    return 1
+  fi
+  if qy_has_files "$QY_WORK/apply/outside"; then
+    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" -f "$QY_WORK/apply/outside" || rc=$?
+  fi
+  if qy_has_files "$QY_WORK/apply/members"; then
+    local mrc=0
+    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" -n "$QY_NAMESPACE" -f "$QY_WORK/apply/members" || mrc=$?
+    ((mrc > rc)) && rc=$mrc
+  fi
+  if ((rc > 1)); then
+    qy_error "kubectl diff failed (exit ${rc}); see above"
+    return 2
+  fi
+  QY_PRUNES=''
+  if qy_has_files "$QY_WORK/apply/members"; then
+    qy_apply_members_args
+    if out=$(KUBECTL_APPLYSET=true qy_kubectl "${QY_ARGS[@]}" --dry-run=server 2>&1); then
+      QY_PRUNES=$(grep -E ' pruned' <<<"$out" || true)
+    else
+      qy_warn "could not dry-run the prune: ${out%%$'\n'*}"
+    fi
+  fi
+  if [[ -n $QY_PRUNES ]]; then
+    printf '\n%s\n' "${QY_BOLD}Objects no longer in the manifests, to be deleted:${QY_RESET}" >&2
+    sed 's/ (server dry run)//; s/^/  - /' <<<"$QY_PRUNES" >&2
+  fi
+  [[ $rc -eq 0 && -z $QY_PRUNES ]]
+}
+
+# Cluster-scoped objects of release $1 that release $2 does not have: a deploy never deletes
+# them (they are outside the ApplySet), so they are listed for a person to remove.
+qy_orphaned_cluster_objects() {
+  local previous_facts=$1 current_facts=$2
+  [[ -f $previous_facts ]] || return 0
+  comm -23 <(awk -F'\t' '$1 == "object" && $7 == "cluster" && $4 != "Namespace" { print $4 "/" $6 }' "$previous_facts" | sort -u) \
+    <(awk -F'\t' '$1 == "object" && $7 == "cluster" { print $4 "/" $6 }' "$current_facts" | sort -u)
+}
+
+# Asks for confirmation unless --yes. Production needs its name typed.
+qy_confirm() {
+  local what=$1 answer
+  [[ ${QY_YES:-false} == true ]] && return 0
+  if [[ ! -t 0 ]]; then
+    qy_die "not a terminal: pass --yes to ${what} without a prompt" 3
+  fi
+  if [[ $QY_ENV == production ]]; then
+    printf '%s' "Type 'production' to ${what} to ${QY_CONTEXT}: " >&2
+    read -r answer
+    [[ $answer == production ]] || qy_die 'not confirmed; nothing was changed' 3
+  else
+    printf '%s' "${what^} ${QY_ENV} to ${QY_CONTEXT}? [y/N] " >&2
+    read -r answer
+    [[ $answer == y || $answer == Y || $answer == yes ]] || qy_die 'not confirmed; nothing was changed' 3
+  fi
+}
+
+# Applies the prepared directories: first what is never pruned (Namespace, PVCs, cluster-scoped
+# objects) without --prune, then the namespace's objects as the ApplySet with --prune.
+qy_apply() {
+  if qy_has_files "$QY_WORK/apply/outside"; then
+    qy_apply_outside_args
+    qy_kubectl "${QY_ARGS[@]}" 2>&1 | qy_progress
+    ((PIPESTATUS[0] == 0)) || return 1
+  fi
+  if qy_has_files "$QY_WORK/apply/members"; then
+    qy_apply_members_args
+    KUBECTL_APPLYSET=true qy_kubectl "${QY_ARGS[@]}" 2>&1 | qy_progress
+    ((PIPESTATUS[0] == 0)) || return 1
+  fi
+}
+
+# Seconds left before the deadline QY_DEADLINE (epoch seconds).
+qy_seconds_left() {
+  local now
+  now=$(date +%s)
+  printf '%d' $((QY_DEADLINE > now ? QY_DEADLINE - now : 0))
+}
+
+# Waits for every Deployment and StatefulSet of the facts to finish its rollout, in apply order.
+# On failure prints the pods and recent events of the workload and returns 1, naming it in QY_FAILED.
+qy_wait_rollouts() {
+  local kind name file selector replicas left resource
+  QY_FAILED=''
+  while IFS=$'\t' read -r kind name file selector replicas; do
+    [[ $kind == Deployment || $kind == StatefulSet || $kind == DaemonSet ]] || continue
+    left=$(qy_seconds_left)
+    resource="$(tr '[:upper:]' '[:lower:]' <<<"$kind")/${name}"
+    if ((left <= 0)); then
+      QY_FAILED="${kind} ${name}: not checked, the --timeout ran out"
+      return 1
+    fi
+    qy_info "waiting for ${kind} ${name} (up to ${left}s)"
+    qy_kubectl rollout status "$resource" -n "$QY_NAMESPACE" --watch=true --timeout="${left}s" 2>&1 | qy_progress
+    if ((PIPESTATUS[0] != 0)); then
+      QY_FAILED="${kind} ${name} did not finish its rollout"
+      qy_diagnose "$kind" "$name" "$selector"
+      return 1
+    fi
+  done < <(qy_facts workload)
+}
+
+# Pods and recent events of a workload, for the person reading the failure.
+qy_diagnose() {
+  local kind=$1 name=$2 selector=$3
+  qy_log "  pods of ${kind} ${name}:"
+  qy_kubectl get pods -n "$QY_NAMESPACE" -l "$selector" -o wide 2>&1 | sed 's/^/    /' >&2 || true
+  qy_log "  recent events:"
+  qy_kubectl events -n "$QY_NAMESPACE" --for "$(tr '[:upper:]' '[:lower:]' <<<"$kind")/${name}" 2>&1 | tail -n 15 | sed 's/^/    /' >&2 || true
+}
+
+# Ready endpoints per Service: "service<TAB>ready<TAB>not ready" from the EndpointSlices.
+qy_endpoint_counts() {
+  qy_kubectl get endpointslices.discovery.k8s.io -n "$QY_NAMESPACE" \
+    -o go-template='{{range .items}}{{index .metadata.labels "kubernetes.io/service-name"}}{{"\t"}}{{range .endpoints}}{{if .conditions.ready}}R{{else}}N{{end}}{{end}}{{"\n"}}{{end}}' 2>/dev/null |
+    awk -F'\t' '{ r[$1] += gsub(/R/, "", $2); n[$1] += gsub(/N/, "", $2); s[$1] = 1 } END { for (k in s) print k "\t" r[k] "\t" n[k] }'
+}
+
+# Verdicts: every Service with a selector has at least one ready endpoint. $1: counts as above.
+qy_endpoint_verdicts() {
+  local counts=$1 name selector kind ready
+  while IFS=$'\t' read -r name selector kind; do
+    [[ -n $name && $selector == selector ]] || continue
+    ready=$(awk -F'\t' -v s="$name" '$1 == s { print $2; exit }' <<<"$counts")
+    if [[ ${ready:-0} -gt 0 ]]; then
+      qy_verdict PASS 'endpoints' "Service ${name}: ${ready} ready endpoint(s)"
+    else
+      qy_verdict FAIL 'endpoints' "Service ${name} has no ready endpoint" "kubectl get endpointslices -n ${QY_NAMESPACE} -l kubernetes.io/service-name=${name}; kubectl describe service ${name} -n ${QY_NAMESPACE}"
+    fi
+  done < <(qy_facts service)
+}
+
+# Polls the Services until all have ready endpoints, for at most QINGYU_ENDPOINT_WAIT seconds
+# (default 120: endpoints follow readiness by a few seconds) and never past the deadline.
+qy_wait_endpoints() {
+  local verdicts until=$(($(date +%s) + ${QINGYU_ENDPOINT_WAIT:-120}))
+  ((until > QY_DEADLINE)) && until=$QY_DEADLINE
+  while :; do
+    verdicts=$(qy_endpoint_verdicts "$(qy_endpoint_counts)")
+    if ! grep -q '^FAIL' <<<"$verdicts" || (($(date +%s) >= until)); then break; fi
+    sleep "${QY_POLL_SECONDS:-5}"
+  done
+  printf '%s\n' "$verdicts"
+}
+
+# /health through the public host(s), when reachable from here.
+qy_public_health_verdicts() {
+  local host scheme code rc
+  while IFS=$'\t' read -r host scheme; do
+    [[ -n $host ]] || continue
+    rc=0
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "${scheme}://${host}/health" 2>/dev/null) || rc=$?
+    case $rc in
+      0)
+        if [[ $code == 2* ]]; then
+          qy_verdict PASS 'public health' "${scheme}://${host}/health answered ${code}"
+        else
+          qy_verdict FAIL 'public health' "${scheme}://${host}/health answered ${code}" "kubectl describe ingress -n ${QY_NAMESPACE}; check the controller's logs"
+        fi
+        ;;
+      6 | 7 | 28) qy_verdict WARN 'public health' "${host} is not reachable from this machine (curl exit ${rc}); skipped" ;;
+      *) qy_verdict FAIL 'public health' "${scheme}://${host}/health failed (curl exit ${rc}, e.g. 60 = certificate problem)" "curl -v ${scheme}://${host}/health" ;;
+    esac
+  done < <(qy_facts ingress-host | sort -u)
+}

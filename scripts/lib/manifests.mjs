@@ -1,0 +1,272 @@
+// Reads a rendered dist/ directory (the numbered `NNNN-<chart>.k8s.yaml` files of `npm run synth`)
+// and answers what the operations scripts need to know about it, so that nothing in them is a
+// hard-coded object list: the Secrets and keys referenced, the custom resources used, the
+// ingress class, the storage classes, the workloads, Services and data-store images.
+//
+// As a module it is used by scripts/report.mjs; as a command it serves the bash scripts:
+//
+//   node scripts/lib/manifests.mjs facts DIR        one fact per line, tab-separated (see facts())
+//   node scripts/lib/manifests.mjs split DIR OUT    OUT/outside/ and OUT/members/ (see split())
+//   node scripts/lib/manifests.mjs prepare DIR OUT  both: OUT/facts.tsv, OUT/outside/, OUT/members/
+//
+// Only kind, names, labels and references are read: dist/ never holds a secret value.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+/** API groups served by Kubernetes itself; any other group needs a CustomResourceDefinition. */
+export const BUILTIN_GROUPS = new Set([
+  '', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apiregistration.k8s.io', 'apps',
+  'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io',
+  'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'flowcontrol.apiserver.k8s.io',
+  'networking.k8s.io', 'node.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'resource.k8s.io',
+  'scheduling.k8s.io', 'storage.k8s.io', 'storagemigration.k8s.io',
+]);
+
+/** Kinds that exist once per cluster (never namespaced). */
+export const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',
+  'PriorityClass', 'IngressClass', 'PersistentVolume', 'APIService', 'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+  'RuntimeClass', 'CSIDriver', 'VolumeSnapshotClass', 'GatewayClass', 'ClusterIssuer',
+]);
+
+/**
+ * Kinds a deploy may create and update but never delete: deleting a Namespace deletes every
+ * object in it, deleting a PersistentVolumeClaim deletes the data (with the usual Delete
+ * reclaim policy). They are applied outside the ApplySet, so pruning can never select them.
+ */
+export const NEVER_PRUNED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim']);
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/** `group` and `version` of an apiVersion (`apps/v1` -> apps, v1; `v1` -> '', v1). */
+export function splitApiVersion(apiVersion) {
+  const i = apiVersion.lastIndexOf('/');
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+/** Every object of a rendered directory, in `kubectl apply -f DIR` order, with its file. */
+export function loadDir(dir) {
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  return files.flatMap((file) => {
+    const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
+    return docs
+      .map((doc, index) => {
+        if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
+        return { file, index, object: doc.toJS(), source: doc };
+      })
+      .filter((d) => d.object && typeof d.object === 'object' && d.object.kind);
+  });
+}
+
+export function isClusterScoped(object) {
+  return CLUSTER_SCOPED_KINDS.has(object.kind);
+}
+
+/** The pod template spec of a workload, or undefined. */
+export function podSpecOf(object) {
+  if (WORKLOAD_KINDS.has(object.kind)) return object.spec?.template?.spec;
+  if (object.kind === 'CronJob') return object.spec?.jobTemplate?.spec?.template?.spec;
+  if (object.kind === 'Job') return object.spec?.template?.spec;
+  if (object.kind === 'Pod') return object.spec;
+  return undefined;
+}
+
+function containersOf(podSpec) {
+  return [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? []), ...(podSpec.ephemeralContainers ?? [])];
+}
+
+/**
+ * Every Secret the objects reference, with the keys they read.
+ * @returns Map name -> { keys: Map key -> { optional, users:Set }, wholeSecret: Set users, type, certManager }
+ */
+export function secretReferences(objects) {
+  const refs = new Map();
+  const entry = (name) => {
+    if (!refs.has(name)) refs.set(name, { name, keys: new Map(), wholeSecret: new Set(), type: 'Opaque', certManager: false, optional: true });
+    return refs.get(name);
+  };
+  const use = (name, key, optional, user) => {
+    const e = entry(name);
+    if (!optional) e.optional = false;
+    if (key === undefined) {
+      e.wholeSecret.add(user);
+      return;
+    }
+    const k = e.keys.get(key) ?? { optional: true, users: new Set() };
+    if (!optional) k.optional = false;
+    k.users.add(user);
+    e.keys.set(key, k);
+  };
+  for (const o of objects) {
+    const user = `${o.kind}/${o.metadata?.name}`;
+    const pod = podSpecOf(o);
+    if (pod) {
+      for (const c of containersOf(pod)) {
+        for (const env of c.env ?? []) {
+          const ref = env.valueFrom?.secretKeyRef;
+          if (ref) use(ref.name, ref.key, ref.optional === true, user);
+        }
+        for (const from of c.envFrom ?? []) {
+          if (from.secretRef) use(from.secretRef.name, undefined, from.secretRef.optional === true, user);
+        }
+      }
+      for (const v of pod.volumes ?? []) {
+        const sources = [];
+        if (v.secret) sources.push({ name: v.secret.secretName, items: v.secret.items, optional: v.secret.optional });
+        for (const p of v.projected?.sources ?? []) {
+          if (p.secret) sources.push({ name: p.secret.name, items: p.secret.items, optional: p.secret.optional });
+        }
+        for (const s of sources) {
+          if (!s.name) continue;
+          if (s.items?.length) s.items.forEach((item) => use(s.name, item.key, s.optional === true, user));
+          else use(s.name, undefined, s.optional === true, user);
+        }
+      }
+      for (const p of pod.imagePullSecrets ?? []) {
+        use(p.name, '.dockerconfigjson', false, user);
+        entry(p.name).type = 'kubernetes.io/dockerconfigjson';
+      }
+    }
+    if (o.kind === 'Ingress') {
+      const annotations = o.metadata?.annotations ?? {};
+      const certManager = Boolean(annotations['cert-manager.io/cluster-issuer'] || annotations['cert-manager.io/issuer']);
+      for (const tls of o.spec?.tls ?? []) {
+        if (!tls.secretName) continue;
+        use(tls.secretName, 'tls.crt', false, user);
+        use(tls.secretName, 'tls.key', false, user);
+        const e = entry(tls.secretName);
+        e.type = 'kubernetes.io/tls';
+        e.certManager = e.certManager || certManager;
+      }
+    }
+    if (o.kind === 'Certificate' && o.apiVersion?.startsWith('cert-manager.io/') && o.spec?.secretName) {
+      // cert-manager creates and renews this Secret itself.
+      const e = entry(o.spec.secretName);
+      e.type = 'kubernetes.io/tls';
+      e.certManager = true;
+    }
+  }
+  return refs;
+}
+
+/** The storage classes the PVCs and PVC templates ask for ('' when they use the default class). */
+export function storageClassUses(objects) {
+  const uses = [];
+  for (const o of objects) {
+    const user = `${o.kind}/${o.metadata?.name}`;
+    if (o.kind === 'PersistentVolumeClaim') uses.push({ storageClass: o.spec?.storageClassName ?? '', user: `${user}` });
+    for (const t of o.kind === 'StatefulSet' ? (o.spec?.volumeClaimTemplates ?? []) : []) {
+      uses.push({ storageClass: t.spec?.storageClassName ?? '', user: `${user} (${t.metadata?.name})` });
+    }
+  }
+  return uses;
+}
+
+/** Main container of a StatefulSet: the one named like it, else the first. */
+export function mainContainer(workload) {
+  const containers = workload.spec?.template?.spec?.containers ?? [];
+  return containers.find((c) => c.name === workload.metadata.name) ?? containers[0];
+}
+
+/** The tab-separated facts the bash scripts read, one per line. */
+export function facts(dir) {
+  const docs = loadDir(dir);
+  const objects = docs.map((d) => d.object);
+  const lines = [];
+  const out = (...fields) => lines.push(fields.map((f) => String(f ?? '').replace(/[\t\n]/g, ' ')).join('\t'));
+
+  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  for (const o of objects) if (!isClusterScoped(o) && o.metadata?.namespace) namespaces.add(o.metadata.namespace);
+  for (const ns of [...namespaces].sort()) out('namespace', ns);
+
+  for (const { file, object: o } of docs) {
+    const { group, version } = splitApiVersion(o.apiVersion);
+    const scope = isClusterScoped(o) ? 'cluster' : 'namespaced';
+    out('object', file, o.apiVersion, o.kind, o.metadata?.namespace ?? '-', o.metadata?.name, scope);
+    if (!BUILTIN_GROUPS.has(group)) out('crd', group, version, o.kind);
+    if (WORKLOAD_KINDS.has(o.kind)) {
+      const selector = Object.entries(o.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      out('workload', o.kind, o.metadata.name, file, selector, o.spec?.replicas ?? '');
+      for (const c of o.spec?.template?.spec?.containers ?? []) out('image', o.kind, o.metadata.name, c.name, c.image);
+      if (o.kind === 'Deployment' && /-apps\.k8s\.ya?ml$/.test(file)) out('app-deployment', o.metadata.name);
+    }
+    if (o.kind === 'StatefulSet') {
+      const main = mainContainer(o);
+      if (main) out('datastore-image', o.metadata.name, main.name, main.image);
+      out('pvc-retention', o.metadata.name, o.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? 'Retain', o.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled ?? 'Retain');
+    }
+    if (o.kind === 'Service') {
+      const hasSelector = o.spec?.selector && Object.keys(o.spec.selector).length > 0;
+      out('service', o.metadata.name, hasSelector ? 'selector' : 'no-selector', o.spec?.clusterIP === 'None' ? 'headless' : (o.spec?.type ?? 'ClusterIP'));
+    }
+    if (o.kind === 'HorizontalPodAutoscaler') out('hpa', o.metadata.name, o.spec?.scaleTargetRef?.kind, o.spec?.scaleTargetRef?.name);
+    if (o.kind === 'Ingress') {
+      if (o.spec?.ingressClassName) out('ingress-class', o.spec.ingressClassName, o.metadata.name);
+      const tlsHosts = new Set((o.spec?.tls ?? []).flatMap((t) => t.hosts ?? []));
+      for (const rule of o.spec?.rules ?? []) if (rule.host) out('ingress-host', rule.host, tlsHosts.has(rule.host) ? 'https' : 'http');
+    }
+    if (o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute') {
+      for (const p of o.spec?.parentRefs ?? []) {
+        if ((p.kind ?? 'Gateway') === 'Gateway') out('gateway', p.namespace ?? o.metadata.namespace, p.name, o.metadata.name);
+      }
+      for (const host of o.spec?.hostnames ?? []) out('ingress-host', host, 'https');
+    }
+  }
+
+  for (const ref of secretReferences(objects).values()) {
+    const users = [...new Set([...ref.wholeSecret, ...[...ref.keys.values()].flatMap((k) => [...k.users])])].join(',');
+    out('secret', ref.name, ref.type, ref.certManager ? 'cert-manager' : 'manual', ref.optional ? 'optional' : 'required', users);
+    for (const [key, k] of ref.keys) out('secret-key', ref.name, key, k.optional ? 'optional' : 'required', [...k.users].join(','));
+  }
+  for (const use of storageClassUses(objects)) out('storage-class', use.storageClass || '-', use.user);
+  return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/**
+ * Splits a rendered directory for a safe apply: OUT/outside/ holds the objects a deploy never
+ * prunes (cluster-scoped objects, Namespaces, PersistentVolumeClaims), OUT/members/ everything
+ * else, the ApplySet's members. File names and order are kept, so `-f OUT/outside` then
+ * `-f OUT/members` applies in the same order as `-f DIR`.
+ */
+export function split(dir, out) {
+  const docs = loadDir(dir);
+  const groups = { outside: new Map(), members: new Map() };
+  for (const d of docs) {
+    const outside = isClusterScoped(d.object) || NEVER_PRUNED_KINDS.has(d.object.kind);
+    const byFile = groups[outside ? 'outside' : 'members'];
+    if (!byFile.has(d.file)) byFile.set(d.file, []);
+    byFile.get(d.file).push(String(d.source).replace(/^---\n/, '').trimEnd());
+  }
+  for (const [name, byFile] of Object.entries(groups)) {
+    mkdirSync(join(out, name), { recursive: true });
+    for (const [file, texts] of byFile) writeFileSync(join(out, name, file), texts.join('\n---\n') + '\n');
+  }
+  return { outside: [...groups.outside.keys()], members: [...groups.members.keys()] };
+}
+
+function main(argv) {
+  const [command, ...args] = argv;
+  if (command === 'facts' && args.length === 1) {
+    process.stdout.write(facts(args[0]));
+  } else if (command === 'split' && args.length === 2) {
+    split(args[0], args[1]);
+  } else if (command === 'prepare' && args.length === 2) {
+    split(args[0], args[1]);
+    writeFileSync(join(args[1], 'facts.tsv'), facts(args[0]));
+  } else {
+    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT\n');
+    process.exit(2);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  }
+}

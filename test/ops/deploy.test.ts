@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeCluster, FIXTURE_RELEASE } from './fixtures/fake-cluster';
+
+// scripts/deploy.sh end to end against the fake kubectl, deploying the fixture release.
+
+let cluster: FakeCluster;
+beforeEach(() => {
+  cluster = new FakeCluster().healthy();
+});
+afterEach(() => cluster.cleanup());
+
+const deploy = (...args: string[]) =>
+  cluster.run('deploy.sh', ['--env', 'production', '--release-dir', FIXTURE_RELEASE, '--yes', '--no-public-check', '--timeout', '1m', ...args]);
+const applies = () => cluster.calls().filter((c) => / apply /.test(c) && !c.includes('--dry-run') && !c.includes(' -f -'));
+
+test('applies the never-pruned objects first, then the namespace as an ApplySet with --prune, and records the release', () => {
+  const r = deploy();
+  expect(r.stderr).not.toContain('unhandled call');
+  expect(r.status).toBe(0);
+  const [outside, members] = applies();
+  expect(outside).toMatch(/^\|.* apply --server-side --field-manager=qingyu-deploy -f \S+\/apply\/outside$/);
+  expect(members).toMatch(/^true\|.* apply --server-side --field-manager=qingyu-deploy -n qingyu --prune --applyset=configmaps\/qingyu-applyset -f \S+\/apply\/members$/);
+  expect(applies()).toHaveLength(2);
+
+  const record = readFileSync(join(cluster.releases, 'production', '1', 'release.env'), 'utf8');
+  expect(record).toMatch(/^env=production$/m);
+  expect(record).toMatch(/^tag=v1\.2\.0$/m);
+  expect(record).toMatch(/^git_commit=0123456789ab$/m);
+  expect(record).toMatch(/^context=gke_qingyu_prod-cluster$/m);
+  expect(record).toMatch(/^status=succeeded$/m);
+  expect(existsSync(join(cluster.releases, 'production', '1', 'dist', '0002-mongodb.k8s.yaml'))).toBe(true);
+  expect(cluster.calls()).toContainEqual(expect.stringContaining('create configmap qingyu-release-1 -n qingyu'));
+  expect(cluster.calls()).toContainEqual(expect.stringContaining('annotate namespace qingyu --overwrite qingyu.io/release=1'));
+
+  // every step says what it did and how long it took
+  expect(r.stderr).toMatch(/\[2\] Preflight checks[\s\S]*✓ ready \(\d+\.\ds\)/);
+  expect(r.stderr).toContain('Release 1 of production is live and healthy');
+});
+
+test('stops before changing anything when a preflight check fails, naming the fix', () => {
+  cluster.remove('secrets/go-backend-secrets');
+  const r = deploy();
+  expect(r.status).toBe(3);
+  expect(r.stderr).toContain('FAIL secrets         Secret go-backend-secrets does not exist (keys needed: jwt-secret)');
+  expect(r.stderr).toContain('fix: scripts/create-secrets.sh --env production');
+  expect(applies()).toEqual([]);
+  expect(existsSync(join(cluster.releases, 'production'))).toBe(false);
+});
+
+test('fails naming the workload whose rollout does not finish, and keeps the release as failed', () => {
+  cluster.set('fail-rollout', 'deployment/go-backend');
+  const r = deploy();
+  expect(r.status).toBe(5);
+  expect(r.stderr).toContain('Deployment go-backend did not finish its rollout');
+  expect(r.stderr).toContain('scripts/rollback.sh --env production');
+  expect(readFileSync(join(cluster.releases, 'production', '1', 'release.env'), 'utf8')).toMatch(/^status=failed$/m);
+});
+
+test('fails naming a Service without ready endpoints', () => {
+  cluster.set('endpoints', 'mongodb\tRRR\ngo-backend\tNNN\n');
+  const r = deploy();
+  expect(r.status).toBe(5);
+  expect(r.stderr).toContain('FAIL endpoints       Service go-backend has no ready endpoint');
+});
+
+test('--check shows the plan, including what pruning would delete, and changes nothing', () => {
+  cluster.set('prunes', 'configmap/old-config pruned (server dry run)\n');
+  const r = deploy('--check');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toContain('Objects no longer in the manifests, to be deleted:\n  - configmap/old-config pruned');
+  expect(applies()).toEqual([]);
+});
+
+test('on a first deploy into a new namespace, lists every object as created instead of diffing', () => {
+  cluster.set('no-namespace', '');
+  const r = deploy('--check');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toContain('namespace qingyu does not exist yet: everything will be created:\n    + Namespace qingyu\n');
+  expect(r.stderr).toContain('    + StatefulSet mongodb\n');
+  expect(cluster.calls().filter((c) => c.includes(' diff '))).toEqual([]);
+});
