@@ -8,6 +8,7 @@ function quantities(values: Record<string, string>): Record<string, kplus.k8s.Qu
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
 }
 import { Capacity, computeCapacity } from '../lib/capacity';
+import { NamespaceIsolation } from '../lib/namespace-isolation';
 import { PlatformChart, PlatformChartProps } from '../lib/platform-chart';
 
 /** Pod Security Standard version the namespace pins (the oldest Kubernetes we support). */
@@ -43,6 +44,8 @@ export class NamespaceChart extends PlatformChart {
     });
     // A Namespace is cluster-scoped: drop the namespace the chart gives every object.
     ApiObject.of(this.namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+
+    new NamespaceIsolation(this, 'isolation');
 
     // Computed when the app synthesizes, from every other chart's objects.
     const capacity = () => this.platformCapacity();
@@ -100,8 +103,11 @@ export class NamespaceChart extends PlatformChart {
   /** Requests and limits of every other chart of the app at peak scale. */
   private platformCapacity(): Capacity {
     if (!this.cached) {
-      const others = App.of(this).charts.filter((c: Chart) => c !== this);
-      this.cached = computeCapacity(others.flatMap((c) => c.toJson()));
+      // Each object's own JSON: Chart.toJson() would walk the dependency graph of every chart.
+      const objects = App.of(this).node.findAll()
+        .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) !== this)
+        .map((o) => o.toJson());
+      this.cached = computeCapacity(objects);
     }
     return this.cached;
   }

@@ -5,18 +5,12 @@ import { PlatformChart, PlatformChartProps } from '../lib/platform-chart';
 
 const k8s = kplus.k8s;
 
-export interface NetworkChartProps extends PlatformChartProps {
-  /**
-   * Namespace and labels of the cluster DNS pods every pod may query on port 53.
-   * @default - kube-system pods labelled k8s-app=kube-dns (CoreDNS keeps that label)
-   */
-  readonly dns?: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
-}
+export type NetworkChartProps = PlatformChartProps;
 
 /**
- * Zero trust inside the namespace: a default-deny policy for ingress and egress, DNS for every
- * pod, and for each component one ingress and one egress policy that allow exactly the flows
- * recorded in the FlowTable by the code that wired the components together.
+ * The allowed flows of the zero-trust namespace (default deny and DNS come with the namespace,
+ * see lib/namespace-isolation.ts): for each component one ingress and one egress policy that
+ * allow exactly the flows recorded in the FlowTable by the code that wired the components.
  *
  * Create this chart after every other chart: it reads the complete flow table.
  */
@@ -25,35 +19,7 @@ export class NetworkChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: NetworkChartProps) {
     super(scope, id, props);
-    const dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     this.flows = FlowTable.of(this).flows;
-
-    new k8s.KubeNetworkPolicy(this, 'default-deny', {
-      metadata: { name: 'default-deny' },
-      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
-    });
-
-    new k8s.KubeNetworkPolicy(this, 'allow-dns', {
-      metadata: { name: 'allow-dns' },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Egress'],
-        egress: [
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } },
-                podSelector: { matchLabels: { ...dns.podLabels } },
-              },
-            ],
-            ports: [
-              { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-              { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-            ],
-          },
-        ],
-      },
-    });
 
     const components = new Map<string, { selector: Record<string, string>; ingress: Flow[]; egress: Flow[] }>();
     const entry = (peer: Peer) => {

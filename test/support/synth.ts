@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
@@ -22,11 +22,31 @@ export interface Synthesized {
 
 const cache = new Map<string, Synthesized>();
 
-/** Synthesizes the whole platform exactly as `npm run synth` writes dist/, and parses it. */
+/** Where test/support/global-setup.ts left each environment's output for this run. */
+export const SHARED_OUTPUT_DIR_VARIABLE = 'QINGYU_TEST_SYNTH_DIR';
+
+/**
+ * Synthesizes the whole platform exactly as `npm run synth` writes dist/, and parses it.
+ * The three environments are synthesized once per jest run (global setup) and shared by
+ * every test file; other inputs are synthesized here.
+ */
 export function synthesize(inputs: ConfigInputs | EnvironmentName = 'production'): Synthesized {
   const key = JSON.stringify(inputs);
   const hit = cache.get(key);
   if (hit) return hit;
+  const shared = process.env[SHARED_OUTPUT_DIR_VARIABLE];
+  if (shared && typeof inputs === 'string' && existsSync(join(shared, `${inputs}.json`))) {
+    const result = JSON.parse(readFileSync(join(shared, `${inputs}.json`), 'utf8')) as Synthesized;
+    cache.set(key, result);
+    return result;
+  }
+  const result = synthesizeUncached(inputs);
+  cache.set(key, result);
+  return result;
+}
+
+/** Synthesizes without any cache (the global setup uses it). */
+export function synthesizeUncached(inputs: ConfigInputs | EnvironmentName): Synthesized {
   const config = loadConfig(typeof inputs === 'string' ? { QINGYU_ENV: inputs } : inputs);
   const outdir = mkdtempSync(join(tmpdir(), 'qingyu-synth-'));
   try {
@@ -40,9 +60,7 @@ export function synthesize(inputs: ConfigInputs | EnvironmentName = 'production'
         const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject).filter((o) => o);
         return { name, yaml, objects };
       });
-    const result = { config, files, objects: files.flatMap((f) => f.objects) };
-    cache.set(key, result);
-    return result;
+    return { config, files, objects: files.flatMap((f) => f.objects) };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
