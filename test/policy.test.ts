@@ -117,6 +117,12 @@ describe.each(RULES.map((r) => [r.id, r] as const))('rule %s', (id, rule) => {
   });
 });
 
+test('the README has a row for every rule', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const readme: string = require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'README.md'), 'utf8');
+  for (const rule of RULES) expect(readme).toContain(`| \`${rule.id}\` | ${rule.protects} |`);
+});
+
 test('every exception names a known rule and says why', () => {
   for (const e of EXCEPTIONS) {
     expect(RULES.map((r) => r.id)).toContain(e.rule);
