@@ -8,6 +8,7 @@ import { imageName, imageVersion } from './image';
 import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './pod-defaults';
 import { SECRETS, secretKeyRef } from './secrets';
+import { tcpLiveness } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -198,7 +199,7 @@ export class Grafana extends Component {
                 // Ready as soon as the database answers; restarted only after a minute of
                 // failures; database migrations on an upgrade get five minutes.
                 readinessProbe: probe(10, 3, 3),
-                livenessProbe: probe(10, 6, 5),
+                livenessProbe: tcpLiveness('http', 10, 6),
                 startupProbe: probe(5, 60, 3),
                 volumeMounts: [
                   { name: 'storage', mountPath: PATHS.data },

@@ -11,6 +11,7 @@ import { MinioStore } from './minio-store';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
 import { secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
+import { tcpLiveness } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -174,7 +175,7 @@ export class MilvusStandalone extends StatefulStore {
           resources: resourceRequirements(config.resources),
           securityContext: restrictedContainerSecurity(),
           startupProbe: healthz(10, Math.ceil(maxStartupSeconds / 10), 5),
-          livenessProbe: healthz(15, 4, 5),
+          livenessProbe: tcpLiveness('metrics', 15, 4),
           readinessProbe: healthz(10, 3, 5),
           volumeMounts: [
             { name: 'data', mountPath: DATA_DIR },

@@ -10,6 +10,7 @@ import { PlatformChart } from './platform-chart';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
 import { SECRETS, SecretSpec, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
+import { tcpLiveness } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -281,7 +282,7 @@ export class MongoReplicaSet extends StatefulStore {
           ports: [{ name: 'metrics', containerPort: MONGODB_PORTS.metrics, protocol: 'TCP' }],
           resources: resourceRequirements(props.exporter.resources),
           securityContext: restrictedContainerSecurity(),
-          livenessProbe: exporterProbe(20, 3),
+          livenessProbe: tcpLiveness('metrics', 20, 3),
           readinessProbe: exporterProbe(10, 2),
         },
       ],

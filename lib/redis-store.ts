@@ -9,6 +9,7 @@ import { addServiceMonitor, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
 import { SECRETS, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
+import { tcpLiveness } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -169,7 +170,7 @@ export class RedisStore extends StatefulStore {
           ports: [{ name: 'metrics', containerPort: REDIS_PORTS.metrics, protocol: 'TCP' }],
           resources: resourceRequirements(config.exporter.resources),
           securityContext: restrictedContainerSecurity(),
-          livenessProbe: exporterHealth(20, 3),
+          livenessProbe: tcpLiveness('metrics', 20, 3),
           readinessProbe: exporterHealth(10, 2),
         },
       ],

@@ -166,7 +166,9 @@ export const RULES: readonly Rule[] = [
     check: (objects) => perContainer(objects, (c) => {
       if (!c.readinessProbe) return 'has no readinessProbe';
       if (!c.livenessProbe) return 'has no livenessProbe';
-      if (JSON.stringify(c.readinessProbe) === JSON.stringify(c.livenessProbe)) return 'readiness and liveness probes are identical';
+      // Like kube-score, compare what the probes test, not their timing.
+      const handler = (p: any) => JSON.stringify(p.httpGet ?? p.exec ?? p.tcpSocket ?? p.grpc);
+      if (handler(c.readinessProbe) === handler(c.livenessProbe)) return 'readiness and liveness probes test the same thing';
       return undefined;
     }, 'main'),
   },

@@ -223,10 +223,11 @@ describe('Milvus', () => {
     expect(find(prod.objects, 'ConfigMap', 'python-ai-config').data).toMatchObject({ MILVUS_HOST: fqdn('milvus'), MILVUS_PORT: '19530' });
   });
 
-  test('is probed on /healthz, with a startup probe that allows a long first start', () => {
-    for (const probe of [milvus.startupProbe, milvus.livenessProbe, milvus.readinessProbe]) {
+  test('is ready and started on /healthz, alive while its port answers (etcd or MinIO trouble must not restart it)', () => {
+    for (const probe of [milvus.startupProbe, milvus.readinessProbe]) {
       expect(probe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     }
+    expect(milvus.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
     expect(milvus.startupProbe.periodSeconds * milvus.startupProbe.failureThreshold).toBeGreaterThanOrEqual(300);
     expect(milvus.livenessProbe).not.toEqual(milvus.readinessProbe);
   });

@@ -217,8 +217,9 @@ describe('Grafana', () => {
     expect(env.GF_SECURITY_ADMIN_PASSWORD).toEqual({ secretKeyRef: { name: 'grafana-admin', key: 'admin-password' } });
   });
 
-  test('probes /api/health, with a more patient liveness than readiness', () => {
-    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) expect(probe.httpGet).toEqual({ path: '/api/health', port: 'http' });
+  test('is ready and started on /api/health, alive while it accepts connections, with a more patient liveness', () => {
+    for (const probe of [c.readinessProbe, c.startupProbe]) expect(probe.httpGet).toEqual({ path: '/api/health', port: 'http' });
+    expect(c.livenessProbe.tcpSocket).toEqual({ port: 'http' });
     expect(c.livenessProbe.failureThreshold * c.livenessProbe.periodSeconds).toBeGreaterThan(c.readinessProbe.failureThreshold * c.readinessProbe.periodSeconds);
   });
 

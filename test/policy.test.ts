@@ -39,7 +39,7 @@ function goodObjects(): K8sObject[] {
               env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
               resources: { requests: resources, limits: resources },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              readinessProbe: probe(5), livenessProbe: probe(10),
+              readinessProbe: probe(5), livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10 },
             }],
             volumes: [{ name: 'tmp', emptyDir: {} }],
           },
@@ -69,7 +69,7 @@ const BREAKAGES: Record<string, Array<[string, Mutation]>> = {
   'restricted-volume-types': [['hostPath', (o) => pod(o).volumes.push({ name: 'host', hostPath: { path: '/var/run' } })]],
   'no-host-access': [['hostNetwork', (o) => (pod(o).hostNetwork = true)], ['hostPort', (o) => (main(o).ports[0].hostPort = 80)]],
   'resources': [['no memory limit', (o) => delete main(o).resources.limits.memory], ['no ephemeral-storage request', (o) => delete main(o).resources.requests['ephemeral-storage']]],
-  'probes': [['no readiness', (o) => delete main(o).readinessProbe], ['identical probes', (o) => (main(o).livenessProbe = probe(5))]],
+  'probes': [['no readiness', (o) => delete main(o).readinessProbe], ['probes testing the same endpoint', (o) => (main(o).livenessProbe = probe(20))]],
   'pinned-images': [['latest', (o) => (main(o).image = 'example/web:latest')], ['no tag', (o) => (main(o).image = 'example/web')]],
   'service-account-token': [['default SA', (o) => delete pod(o).serviceAccountName], ['token mounted', (o) => delete pod(o).automountServiceAccountToken]],
   'no-secret-literals': [

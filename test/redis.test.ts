@@ -133,13 +133,13 @@ describe('redis_exporter sidecar', () => {
     expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
-  test('authenticates with the password from the Secret, and is probed on /health', () => {
+  test('authenticates with the password from the Secret, is ready on /health and alive while its port answers', () => {
     expect(envOf(sts, 'exporter')).toEqual({
       REDIS_ADDR: 'redis://127.0.0.1:6379',
       REDIS_PASSWORD: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
       REDIS_EXPORTER_WEB_LISTEN_ADDRESS: ':9121',
     });
-    expect(exporter.livenessProbe.httpGet).toEqual({ path: '/health', port: 'metrics' });
+    expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
     expect(exporter.readinessProbe.httpGet).toEqual({ path: '/health', port: 'metrics' });
     expect(exporter.livenessProbe).not.toEqual(exporter.readinessProbe);
   });

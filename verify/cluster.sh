@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Prove the synthesized YAML of every environment against a real Kubernetes API server.
+#
+#   bash verify/cluster.sh            (npm run verify:cluster)
+#
+# Per environment, on a fresh etcd + kube-apiserver (built from source by
+# verify/build-apiserver.sh, cached), listening on 127.0.0.1 only, with the CRDs from
+# ../shared/crds installed and Established:
+#   1. server-side dry run of all files, in file order, with strict field validation;
+#   2. server-side apply for real, every object read back, a second apply that changes no
+#      object, a third that writes nothing (resourceVersions stay), an empty `kubectl diff`;
+#   3. with QINGYU_VERIFY_ROLLOUT=1: controllers, scheduler and KWOK fake nodes, every
+#      Deployment and StatefulSet rolled out and restarted (lib/rollout.sh).
+# Any rejection, and any "Warning:" from the server (deprecated API, PodSecurity on a pod
+# template, unknown field...), fails the run. Everything it starts is stopped on exit.
+#
+# Environment: QINGYU_CACHE (binaries; default ~/.cache/qingyu), QINGYU_SHARED (default
+# ../shared), QINGYU_VERIFY_ENVS (default "production staging development"),
+# QINGYU_VERIFY_DIST (check this YAML instead of synthesizing; see lib/common.sh),
+# QINGYU_VERIFY_KEEP=1 (keep the work dir and logs for a post-mortem),
+# QINGYU_VERIFY_ROLLOUT=1 (also run controllers, scheduler and KWOK fake nodes and wait for every
+# Deployment and StatefulSet to roll out: see lib/rollout.sh).
+set -euo pipefail
+QY_VERIFY_NAME=verify:cluster
+# shellcheck source=verify/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+# Same field manager as scripts/lib/apply.sh, so the proof applies the way a deploy does.
+FIELD_MANAGER=qingyu-deploy
+started=$SECONDS
+
+for tool in node openssl diff; do
+  command -v "$tool" >/dev/null || qy_die "$tool is required"
+done
+[[ -d "$QY_VERIFY_SHARED/crds" ]] || qy_die "no CRDs at $QY_VERIFY_SHARED/crds (set QINGYU_SHARED)"
+
+rollout_check=false
+[[ "${QINGYU_VERIFY_ROLLOUT:-}" == 1 ]] && rollout_check=true
+build_args=()
+$rollout_check && build_args=(--controllers)
+mapfile -t bins < <(bash "$QY_VERIFY_REPO/verify/build-apiserver.sh" "${build_args[@]}")
+[[ ${#bins[@]} -ge 2 ]] || qy_die "verify/build-apiserver.sh failed"
+kube_apiserver="${bins[0]}/kube-apiserver"
+kubectl_bin="${bins[0]}/kubectl"
+etcd_bin="${bins[1]}/etcd"
+if $rollout_check; then
+  [[ ${#bins[@]} -eq 4 ]] || qy_die "verify/build-apiserver.sh --controllers failed"
+  # shellcheck source=verify/lib/rollout.sh
+  source "$QY_VERIFY_REPO/verify/lib/rollout.sh"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-cluster.XXXXXX")"
+pids=()
+
+stop_cluster() {
+  # Newest first (kube-apiserver before its etcd, which it needs to shut down cleanly); each
+  # gets 15s after SIGTERM before SIGKILL.
+  local i pid n
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid="${pids[i]}"
+    kill "$pid" 2>/dev/null || continue
+    for ((n = 0; n < 150; n++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+
+cleanup() {
+  local rc=$?
+  stop_cluster
+  if [[ "${QINGYU_VERIFY_KEEP:-}" == 1 ]]; then
+    qy_log "kept $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Never read or write the user's kubeconfig or kubectl cache.
+export KUBECONFIG="$work/kubeconfig"
+export KUBECACHEDIR="$work/kubecache"
+kc() { "$kubectl_bin" --request-timeout=60s "$@"; }
+
+# --- throwaway PKI and credentials -----------------------------------------------------------
+pki="$work/pki"
+mkdir -p "$pki"
+(
+  cd "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 \
+    -subj /CN=qingyu-verify-ca 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
+    -subj /CN=kube-apiserver 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >ext.cnf
+  openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+    -extfile ext.cnf -out apiserver.crt 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  # A random bearer token for this run only, in the system:masters group.
+  printf '%s,qingyu-verify,qingyu-verify,system:masters\n' "$(openssl rand -hex 32)" >tokens.csv
+  chmod 600 ./*.key tokens.csv
+)
+
+# start_cluster DIR: etcd + kube-apiserver with their data and logs in DIR; sets KUBECONFIG.
+start_cluster() {
+  local dir="$1" etcd_port peer_port api_port t0=$SECONDS
+  mkdir -p "$dir"
+  etcd_port="$(qy_free_port)"
+  peer_port="$(qy_free_port)"
+  api_port="$(qy_free_port)"
+
+  "$etcd_bin" --name verify --data-dir "$dir/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "verify=http://127.0.0.1:$peer_port" \
+    --log-level error --unsafe-no-fsync >"$dir/etcd.log" 2>&1 &
+  pids+=("$!")
+
+  # PodSecurity is on by default in 1.30; named here so that the proof never loses it.
+  "$kube_apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" --token-auth-file "$pki/tokens.csv" \
+    --authorization-mode RBAC \
+    --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --enable-admission-plugins PodSecurity,NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota \
+    --allow-privileged=false --profiling=false \
+    --cert-dir "$dir/certs" >"$dir/apiserver.log" 2>&1 &
+  pids+=("$!")
+
+  local token
+  token="$(cut -d, -f1 "$pki/tokens.csv")"
+  export KUBECONFIG="$dir/kubeconfig"
+  kc config set-cluster verify --server "https://127.0.0.1:$api_port" \
+    --certificate-authority "$pki/ca.crt" --embed-certs >/dev/null
+  kc config set-credentials verify --token "$token" >/dev/null
+  kc config set-context verify --cluster verify --user verify >/dev/null
+  kc config use-context verify >/dev/null
+
+  local deadline=$((SECONDS + 90))
+  local ready_from=$SECONDS
+  until kc get --raw /readyz >/dev/null 2>&1; do
+    local pid
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null || {
+        tail -n 20 "$dir/etcd.log" "$dir/apiserver.log" >&2
+        qy_die "etcd or kube-apiserver exited during start"
+      }
+    done
+    ((SECONDS < deadline)) || {
+      tail -n 20 "$dir/apiserver.log" >&2
+      qy_die "kube-apiserver not ready after 90s"
+    }
+    sleep 0.5
+  done
+
+  qy_log "  API server ready in $((SECONDS - ready_from))s"
+  kc apply --server-side --field-manager=qingyu-verify -R -f "$QY_VERIFY_SHARED/crds" >"$dir/crds.log" 2>&1 ||
+    { cat "$dir/crds.log" >&2; qy_die "installing the CRDs failed"; }
+  kc wait --for condition=Established --timeout=60s crd --all >/dev/null ||
+    qy_die "the CRDs did not become Established"
+  qy_log "  API server ready with CRDs Established in $((SECONDS - t0))s"
+}
+
+# checked LOGFILE KUBECTL-ARGS...: run kubectl; fail on a non-zero exit or any warning.
+checked() {
+  local log="$1"
+  shift
+  local rc=0
+  kc "$@" >"$log.out" 2>"$log.err" || rc=$?
+  if ((rc != 0)) || grep -q 'Warning:' "$log.err"; then
+    printf '  kubectl %s\n' "$*" >&2
+    sed 's/^/    /' "$log.err" "$log.out" >&2
+    return 1
+  fi
+}
+
+# prove ENV: synth and prove one environment; returns non-zero on the first failure.
+prove() {
+  local env="$1" t0=$SECONDS
+  local dir="$work/$env"
+  local dist="$dir/dist"
+  mkdir -p "$dir/logs"
+  qy_synth "$env" "$dist"
+  qy_objects "$dist" >"$dir/objects.tsv" || return 1
+  local count
+  count="$(wc -l <"$dir/objects.tsv")"
+  ((count > 0)) || { qy_log "$env: no objects"; return 1; }
+
+  start_cluster "$dir/cluster"
+
+  # Namespaces first: every namespace the objects name must exist before a dry run. One the
+  # dist declares keeps its own Pod Security labels (its apply sets them); one it only names
+  # gets enforce=restricted. warn=… makes the server check pod templates (Deployments,
+  # StatefulSets) too: enforce alone only judges Pods, and no controller makes Pods here.
+  local ns declared enforce warn
+  while IFS= read -r ns; do
+    kc create namespace "$ns" >/dev/null || return 1
+    declared="$(awk -F'\t' -v n="$ns" '$3 == "Namespace" && $5 == n' "$dir/objects.tsv")"
+    enforce="$(cut -f6 <<<"$declared")"
+    warn="$(cut -f7 <<<"$declared")"
+    if [[ -z "$declared" || "$enforce" == - ]]; then
+      enforce=restricted
+      kc label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null || return 1
+    fi
+    if [[ -z "$declared" || "$warn" == - ]]; then
+      kc label namespace "$ns" "pod-security.kubernetes.io/warn=$enforce" >/dev/null || return 1
+    fi
+  done < <(awk -F'\t' '$3 == "Namespace" { print $5 } $4 != "-" { print $4 }' "$dir/objects.tsv" | sort -u)
+
+  # One kubectl call per step over the whole directory: kubectl reads a directory's files in
+  # name order, which is the apply order the file numbers give.
+  local apply=(apply --server-side "--field-manager=$FIELD_MANAGER" --validate=strict -f "$dist")
+  checked "$dir/logs/dry-run" "${apply[@]}" --dry-run=server ||
+    { qy_log "$env: rejected by the server dry run"; return 1; }
+  checked "$dir/logs/apply-1" "${apply[@]}" ||
+    { qy_log "$env: rejected on apply"; return 1; }
+
+  local columns='-o=custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion'
+  checked "$dir/logs/get-1" get "$columns" --no-headers -f "$dist" ||
+    { qy_log "$env: reading the objects back failed"; return 1; }
+  local listed
+  listed="$(wc -l <"$dir/logs/get-1.out")"
+  ((listed == count)) || { qy_log "$env: $count objects in the files, $listed read back"; return 1; }
+
+  # Idempotency. Apply 2 may not change any object's content (a field the server keeps
+  # rewriting, a default the YAML fights); apply 3 may not write at all (resourceVersions stay).
+  # Apply 2 may still bump a resourceVersion with no visible change: the API server re-encodes a
+  # PersistentVolumeClaim on its first update after create (seen on 1.30), so the strict
+  # resourceVersion check is made on apply 3.
+  dump() { kc get -f "$dist" -o yaml --show-managed-fields >"$1" 2>"$1.err"; }
+  normalized() { grep -Ev '^ *(resourceVersion: "[0-9]+"|(- )?time: "[0-9T:Z-]+")$' "$1"; }
+  dump "$dir/logs/after-1.yaml" || { qy_log "$env: reading the objects back failed"; return 1; }
+  local pass
+  for pass in 2 3; do
+    checked "$dir/logs/apply-$pass" "${apply[@]}" ||
+      { qy_log "$env: rejected on apply $pass"; return 1; }
+    dump "$dir/logs/after-$pass.yaml" || { qy_log "$env: reading the objects back failed"; return 1; }
+    checked "$dir/logs/get-$pass" get "$columns" --no-headers -f "$dist" || return 1
+  done
+  if ! diff -u <(normalized "$dir/logs/after-1.yaml") <(normalized "$dir/logs/after-2.yaml") >"$dir/logs/content.diff"; then
+    qy_log "$env: a second apply of the same YAML changed objects:"
+    sed -n '3,80s/^/    /p' "$dir/logs/content.diff" >&2
+    return 1
+  fi
+  if ! diff -u "$dir/logs/get-2.out" "$dir/logs/get-3.out" >"$dir/logs/rv.diff"; then
+    qy_log "$env: a third apply of the same YAML still wrote objects (resourceVersion moved):"
+    sed 's/^/    /' "$dir/logs/rv.diff" >&2
+    return 1
+  fi
+
+  local rc=0
+  kc diff --server-side "--field-manager=$FIELD_MANAGER" -f "$dist" >"$dir/logs/diff.out" 2>"$dir/logs/diff.err" || rc=$?
+  if ((rc != 0)) || [[ -s "$dir/logs/diff.out" ]] || grep -q 'Warning:' "$dir/logs/diff.err"; then
+    qy_log "$env: kubectl diff after apply is not empty (exit $rc):"
+    sed 's/^/    /' "$dir/logs/diff.err" "$dir/logs/diff.out" >&2
+    return 1
+  fi
+
+  local rolled=""
+  if $rollout_check; then
+    start_controllers "$dir/cluster" "${bins[2]}" "${bins[3]}" || return 1
+    fake_nodes_and_volumes || { qy_log "$env: could not create the fake nodes and volumes"; return 1; }
+    rollout_and_restart "$env" "$dir" || return 1
+    rolled="; $rollout_summary"
+  fi
+
+  stop_cluster
+  summary+=("$(printf '%-12s %3d objects accepted: dry run, apply, read back, re-apply unchanged, diff empty%s (%ds)' \
+    "$env" "$count" "$rolled" $((SECONDS - t0)))")
+}
+
+summary=()
+failed=()
+for env in "${QY_VERIFY_ENVS[@]}"; do
+  qy_log "$env: synth and prove"
+  if ! prove "$env"; then
+    failed+=("$env")
+    summary+=("$(printf '%-12s FAILED (see above)' "$env")")
+    stop_cluster
+  fi
+done
+
+printf '\nverify:cluster (kube-apiserver %s, %ds)\n' "$("$kubectl_bin" version --client -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).clientVersion.gitVersion')" \
+  $((SECONDS - started))
+printf '  %s\n' "${summary[@]}"
+((${#failed[@]} == 0)) || qy_die "rejected: ${failed[*]}"

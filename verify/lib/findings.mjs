@@ -1,0 +1,117 @@
+// Normalize one validator's raw output into findings, and apply that tool's exceptions.
+//
+//   node verify/lib/findings.mjs <tool> <raw-output> <conf> <objects.tsv> <env>
+//
+// stdout: one line per finding: "excepted|finding <TAB> Kind/name <TAB> rule <TAB> message",
+// then a last line "accepted <TAB> N <TAB> of <TAB> M": objects the tool accepted (no finding
+// that is not excepted) out of the objects in the files.
+//
+// <conf> is verify/<tool>.conf: lines "except RULE OBJECT REASON..." (OBJECT is Kind/name, where
+// * matches anything: Deployment/*, */mongodb, *; Kind/name@env limits it to one environment);
+// every exception must give its reason.
+import { readFileSync } from 'node:fs';
+
+const [tool, rawFile, confFile, objectsFile, env = ''] = process.argv.slice(2);
+const raw = readFileSync(rawFile, 'utf8');
+
+const objects = readFileSync(objectsFile, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => {
+    const [, apiVersion, kind, , name] = line.split('\t');
+    return { apiVersion, kind, name, key: `${kind}/${name}` };
+  });
+
+// Tools print kinds lower-cased or not: map any spelling back to the object's Kind/name.
+const byKey = new Map(objects.map((o) => [o.key.toLowerCase(), o.key]));
+const canonical = (kind, name) => byKey.get(`${kind}/${name}`.toLowerCase()) ?? `${kind}/${name}`;
+
+const exceptions = [];
+readFileSync(confFile, 'utf8')
+  .split('\n')
+  .forEach((line, i) => {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== 'except') return;
+    if (words.length < 4) {
+      process.stderr.write(`${confFile}:${i + 1}: "except RULE OBJECT REASON": the reason is missing\n`);
+      process.exit(2);
+    }
+    const [object, onlyEnv] = words[2].split('@');
+    if (onlyEnv && onlyEnv !== env) return;
+    const glob = new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    exceptions.push({ rule: words[1], glob, line: i + 1, used: false });
+  });
+
+const findings = [];
+const add = (object, rule, message) => findings.push({ object, rule, message: message.replace(/\s+/g, ' ').trim() });
+
+const parsers = {
+  kubeconform() {
+    for (const r of JSON.parse(raw).resources ?? []) {
+      // An empty document (a file with no object) reports an empty status.
+      if (['statusValid', 'statusSkipped', 'statusEmpty', ''].includes(r.status ?? '')) continue;
+      const object = canonical(r.kind, r.name);
+      // validationErrors can be a bare "validation failed" with the detail only in msg.
+      const detailed = (r.validationErrors ?? []).filter((e) => e.path);
+      const msg = (r.msg ?? '').replace(/^.*jsonschema validation failed with '[^']*' - /, '');
+      const errors = detailed.length ? detailed : [{ path: '', msg }];
+      for (const e of errors) add(object, r.status === 'statusError' ? 'error' : 'schema', `${e.path} ${e.msg}`);
+    }
+  },
+  'kube-score'() {
+    // --output-format json (v2). Grades (scorecard.Grade): 1 critical, 5 warning, 7 almost OK, 10 OK.
+    for (const o of JSON.parse(raw) ?? []) {
+      const object = canonical(o.type_meta?.kind, o.object_meta?.name);
+      for (const c of o.checks ?? []) {
+        if (c.skipped || c.grade > 5) continue;
+        const detail = (c.comments ?? []).map((m) => `${m.path ? `${m.path}: ` : ''}${m.summary}`).join('; ');
+        add(object, c.check.id, `${c.grade === 1 ? 'CRITICAL' : 'WARNING'} ${c.check.name}${detail ? `: ${detail}` : ''}`);
+      }
+    }
+  },
+  checkov() {
+    const reports = [JSON.parse(raw)].flat();
+    for (const report of reports) {
+      for (const c of report.results?.failed_checks ?? []) {
+        // resource: Kind.namespace.name (names may hold dots).
+        const [kind, , ...rest] = c.resource.split('.');
+        add(canonical(kind, rest.join('.')), c.check_id, c.check_name);
+      }
+    }
+  },
+  'kubernetes-validate'() {
+    // kubernetes-validate has no schema for custom resources: kubeconform and the API server
+    // check those against the CRDs, so "couldn't find schema" for a CRD's group (QY_CRD_GROUPS,
+    // space-separated) is no finding.
+    const crdGroups = new Set((process.env.QY_CRD_GROUPS ?? '').split(/\s+/).filter(Boolean));
+    for (const line of raw.split('\n')) {
+      const bad = /^ERROR \S+ did not validate for resource ([^/\s]+)\/(\S+) against version \S+: (.*)$/.exec(line);
+      if (bad) add(canonical(bad[1], bad[2]), 'schema', bad[3]);
+      else if (/^ERROR /.test(line)) add('-', 'error', line.slice(6));
+      else {
+        const missing = /^WARN .*Couldn't find schema for kind \S+ with api version (\S+)\//.exec(line);
+        if (missing && !crdGroups.has(missing[1])) add('-', 'no-schema', line.slice(5));
+      }
+    }
+  },
+};
+
+if (!parsers[tool]) {
+  process.stderr.write(`findings: unknown tool ${tool}\n`);
+  process.exit(2);
+}
+parsers[tool]();
+
+findings.sort((a, b) => a.object.localeCompare(b.object) || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message));
+const failing = new Set();
+for (const f of findings) {
+  const ex = exceptions.find((e) => (e.rule === f.rule || e.rule === '*') && e.glob.test(f.object));
+  if (ex) ex.used = true;
+  else failing.add(f.object);
+  process.stdout.write(`${ex ? 'excepted' : 'finding'}\t${f.object}\t${f.rule}\t${f.message}\n`);
+}
+for (const e of exceptions.filter((x) => !x.used)) {
+  process.stderr.write(`  note: ${confFile}:${e.line}: exception for ${e.rule} matched nothing here\n`);
+}
+const accepted = objects.filter((o) => !failing.has(o.key)).length - (failing.has('-') ? objects.length : 0);
+process.stdout.write(`accepted\t${Math.max(accepted, 0)}\tof\t${objects.length}\n`);

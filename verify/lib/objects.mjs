@@ -1,0 +1,39 @@
+// List the objects of synthesized YAML, one per line, tab-separated, in file order:
+//
+//   node verify/lib/objects.mjs <dir-or-file>...
+//   -> file  apiVersion  kind  namespace  name  enforce  warn
+//
+// namespace is "-" for cluster-scoped objects (or objects that name none); enforce and warn are
+// a Namespace's pod-security.kubernetes.io/{enforce,warn} labels, "-" otherwise. Used by the verify/
+// scripts, which need to know what the files hold without a cluster.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const YAML = createRequire(join(root, 'package.json'))('yaml');
+
+function files(path) {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+const rows = [];
+for (const file of process.argv.slice(2).flatMap(files)) {
+  for (const doc of YAML.parseAllDocuments(readFileSync(file, 'utf8'))) {
+    if (doc.errors.length) {
+      process.stderr.write(`${file}: ${doc.errors[0].message}\n`);
+      process.exit(1);
+    }
+    const o = doc.toJS();
+    if (!o) continue;
+    const md = o.metadata ?? {};
+    const pss = (mode) => (o.kind === 'Namespace' ? (md.labels?.[`pod-security.kubernetes.io/${mode}`] ?? '-') : '-');
+    rows.push([file, o.apiVersion, o.kind, md.namespace ?? '-', md.name, pss('enforce'), pss('warn')].join('\t'));
+  }
+}
+process.stdout.write(rows.length ? `${rows.join('\n')}\n` : '');

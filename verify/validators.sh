@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Run the ecosystem's manifest validators on every environment's synthesized YAML.
+#
+#   bash verify/validators.sh          (npm run verify:validators)
+#
+# Tools (pinned below, installed once into ${QINGYU_CACHE:-~/.cache/qingyu}, never into the repo):
+#   kubeconform          strict schema validation against Kubernetes 1.27 and the CRDs in
+#                        ../shared/crds, with schemas generated offline by verify/gen-schemas.mjs
+#   kube-score           reliability and security scoring
+#   checkov              security policies (CKV_K8S_*)
+#   kubernetes-validate  a second, independent strict schema validation (Kubernetes 1.27)
+# Polaris and kube-linter are not used: their Go modules are not served by the module proxy
+# reachable here (see verify/README.md).
+#
+# Each tool has verify/<tool>.conf: its flags ("arg ...") and its exceptions ("except RULE
+# Kind/name REASON"). Exits non-zero on any finding that is not excepted.
+#
+# Environment: QINGYU_CACHE, QINGYU_SHARED, QINGYU_VERIFY_ENVS, QINGYU_VERIFY_DIST (see
+# verify/lib/common.sh), QINGYU_VERIFY_TOOLS (default: all four, space-separated).
+set -euo pipefail
+QY_VERIFY_NAME=verify:validators
+# shellcheck source=verify/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+KUBECONFORM_VERSION=v0.7.0
+KUBE_SCORE_VERSION=v1.20.0
+CHECKOV_VERSION=3.3.30
+KUBERNETES_VALIDATE_VERSION=1.37.0
+K8S_SCHEMA_VERSION=v1.27.0
+
+read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score checkov kubernetes-validate}"
+started=$SECONDS
+verify="$QY_VERIFY_REPO/verify"
+cache="$QY_VERIFY_CACHE"
+mkdir -p "$cache/bin"
+
+# --- installs (idempotent; a half-finished install is never taken for a finished one) -----------
+go_tool() { # NAME MODULE/PATH VERSION -> path of the binary
+  local name="$1" pkg="$2" version="$3"
+  local dir="$cache/bin/$name-$version"
+  if [[ ! -x "$dir/$name" ]]; then
+    command -v go >/dev/null || qy_die "go is required to install $name"
+    qy_log "installing $name $version (first time only)"
+    local tmp
+    tmp="$(mktemp -d "$cache/bin/.$name-XXXXXX")"
+    GOBIN="$tmp" GOFLAGS=-trimpath GOTOOLCHAIN=local CGO_ENABLED=0 \
+      go install -ldflags "-s -w" "$pkg@$version" >&2 || { rm -rf "$tmp"; qy_die "go install $pkg@$version failed"; }
+    chmod 755 "$tmp"
+    rm -rf "$dir"
+    mv "$tmp" "$dir"
+  fi
+  printf '%s\n' "$dir/$name"
+}
+
+py_tool() { # NAME PACKAGE VERSION -> path of the console script NAME
+  local name="$1" package="$2" version="$3"
+  local venv="$cache/venv-$package-$version"
+  if [[ ! -f "$venv/.installed" ]]; then
+    command -v python3 >/dev/null || qy_die "python3 is required to install $package"
+    qy_log "installing $package $version into $venv (first time only)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version" >&2 ||
+      { rm -rf "$venv"; qy_die "pip install $package==$version failed"; }
+    touch "$venv/.installed"
+  fi
+  printf '%s\n' "$venv/bin/$name"
+}
+
+# Generated schemas, keyed by the generator and its inputs: regenerated when any of them changes.
+schemas_dir() {
+  local defs="$QY_VERIFY_SHARED/k8s-schemas/$K8S_SCHEMA_VERSION/_definitions.json"
+  [[ -f "$defs" ]] || qy_die "no $defs (set QINGYU_SHARED)"
+  local key
+  key="$({
+    cat "$verify/gen-schemas.mjs" "$defs"
+    find "$QY_VERIFY_SHARED/crds" -name '*.yaml' -print0 | sort -z | xargs -0 cat
+  } | sha256sum | cut -c1-16)"
+  local dir="$cache/schemas/$K8S_SCHEMA_VERSION-$key"
+  if [[ ! -f "$dir/.done" ]]; then
+    rm -rf "$dir"
+    node "$verify/gen-schemas.mjs" "$defs" "$QY_VERIFY_SHARED/crds" "$dir" >&2 || qy_die "schema generation failed"
+    touch "$dir/.done"
+  fi
+  printf '%s\n' "$dir"
+}
+
+# conf_args TOOL: the "arg" lines of verify/TOOL.conf, one argument per line.
+conf_args() {
+  local conf="$verify/$1.conf"
+  [[ -f "$conf" ]] || qy_die "missing $conf"
+  sed -n 's/^arg[[:space:]]\{1,\}\([^#]*[^#[:space:]]\).*$/\1/p' "$conf"
+}
+
+declare -A bin
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    kubeconform) bin[$tool]="$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")" ;;
+    kube-score) bin[$tool]="$(go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION")" ;;
+    checkov) bin[$tool]="$(py_tool checkov checkov "$CHECKOV_VERSION")" ;;
+    kubernetes-validate) bin[$tool]="$(py_tool kubernetes-validate kubernetes-validate "$KUBERNETES_VALIDATE_VERSION")" ;;
+    *) qy_die "unknown tool $tool" ;;
+  esac
+done
+schemas=""
+[[ " ${tools[*]} " == *" kubeconform "* ]] && schemas="$(schemas_dir)"
+QY_CRD_GROUPS="$(sed -n 's/^  group:[[:space:]]*//p' "$QY_VERIFY_SHARED"/crds/*/*.yaml | sort -u | tr '\n' ' ')"
+export QY_CRD_GROUPS
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-validators.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# run_tool TOOL DIST RAW: run one tool on one directory of YAML, its output into RAW.
+# The tools' own exit codes are not trusted for the verdict: findings.mjs decides.
+run_tool() {
+  local tool="$1" dist="$2" raw="$3"
+  local args
+  mapfile -t args < <(conf_args "$tool")
+  local files=("$dist"/*.yaml)
+  case "$tool" in
+    kubeconform)
+      "${bin[$tool]}" -strict -output json -verbose \
+        -schema-location "$schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
+        "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
+      ;;
+    kube-score)
+      "${bin[$tool]}" score --output-format json "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
+      ;;
+    checkov)
+      # --skip-download: no calls home (there is no network, and the verdict must not depend on it).
+      BC_SKIP_MAPPING=TRUE "${bin[$tool]}" --framework kubernetes --skip-download --quiet --compact \
+        --output json "${args[@]}" --directory "$dist" >"$raw" 2>"$raw.err" || true
+      ;;
+    kubernetes-validate)
+      "${bin[$tool]}" "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
+      ;;
+  esac
+  if [[ ! -s "$raw" ]]; then
+    sed 's/^/    /' "$raw.err" >&2
+    return 1
+  fi
+}
+
+declare -A accepted findings excepted
+failed=0
+for env in "${QY_VERIFY_ENVS[@]}"; do
+  dist="$work/$env/dist"
+  qy_synth "$env" "$dist"
+  qy_objects "$dist" >"$work/$env/objects.tsv"
+  total="$(wc -l <"$work/$env/objects.tsv")"
+  for tool in "${tools[@]}"; do
+    raw="$work/$env/$tool.out"
+    result="$work/$env/$tool.findings"
+    if ! run_tool "$tool" "$dist" "$raw" ||
+      ! node "$verify/lib/findings.mjs" "$tool" "$raw" "$verify/$tool.conf" "$work/$env/objects.tsv" "$env" >"$result"; then
+      qy_log "$env: $tool did not run; its output:"
+      sed 's/^/    /' "$raw" "$raw.err" 2>/dev/null | head -n 40 >&2
+      accepted[$env.$tool]="error"
+      findings[$tool]=$((${findings[$tool]:-0} + 1))
+      failed=1
+      continue
+    fi
+    n="$(grep -c '^finding' "$result" || true)"
+    x="$(grep -c '^excepted' "$result" || true)"
+    accepted[$env.$tool]="$(awk -F'\t' '$1 == "accepted" { print $2 "/" $4 }' "$result")"
+    findings[$tool]=$((${findings[$tool]:-0} + n))
+    excepted[$tool]=$((${excepted[$tool]:-0} + x))
+    if ((n > 0)); then
+      failed=1
+      printf '\n%s on %s: %d finding(s)\n' "$tool" "$env" "$n"
+      awk -F'\t' '$1 == "finding" { printf "  %-36s %-50s %s\n", $2, $3, $4 }' "$result"
+    fi
+  done
+  [[ "$total" -gt 0 ]] || { qy_log "$env: no objects"; failed=1; }
+done
+
+printf '\nverify:validators (%ds): objects accepted per environment, findings per tool\n' $((SECONDS - started))
+printf '  %-20s' tool
+printf ' %-12s' "${QY_VERIFY_ENVS[@]}"
+printf ' %8s %8s\n' findings excepted
+for tool in "${tools[@]}"; do
+  printf '  %-20s' "$tool"
+  for env in "${QY_VERIFY_ENVS[@]}"; do printf ' %-12s' "${accepted[$env.$tool]:-?}"; done
+  printf ' %8s %8s\n' "${findings[$tool]:-0}" "${excepted[$tool]:-0}"
+done
+((failed == 0)) || qy_die "findings that are not excepted (edit the code, or add a reasoned exception to verify/<tool>.conf)"
