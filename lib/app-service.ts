@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
+import { contentChecksum } from './assets';
 import { Component, Endpoint } from './component';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
@@ -246,7 +246,6 @@ export class AppService extends Component {
   }
 
   private settingsChecksum(): string {
-    const canonical = JSON.stringify(Object.keys(this.settings).sort().map((k) => [k, this.settings[k]]));
-    return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+    return contentChecksum(this.settings);
   }
 }

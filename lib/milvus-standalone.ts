@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ImageRef, MilvusConfig } from '../config';
@@ -12,6 +10,7 @@ import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from
 import { secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
 import { tcpLiveness } from './probes';
+import { readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -217,10 +216,3 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** A file of the repository (`assets/...`), found from the source tree or from build/. */
-function readAsset(relativePath: string): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return readFileSync(join(dir, relativePath), 'utf8');
-    if (dirname(dir) === dir) throw new Error(`cannot find the repository root above ${__dirname} to read ${relativePath}`);
-  }
-}

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ImageRef, ResourceSpec, StorageSpec } from '../config';
@@ -11,6 +9,7 @@ import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from
 import { SECRETS, SecretSpec, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
 import { tcpLiveness } from './probes';
+import { contentChecksum, readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -177,7 +176,7 @@ export class MongoReplicaSet extends StatefulStore {
       metricsPortName: 'metrics',
       podManagementPolicy: 'Parallel',
       terminationGracePeriodSeconds,
-      podAnnotations: { 'qingyu.io/scripts-checksum': checksum(scripts) },
+      podAnnotations: { 'qingyu.io/scripts-checksum': contentChecksum(scripts) },
       initContainers: [
         {
           name: 'install-keyfile',
@@ -369,15 +368,4 @@ export function cacheSizeGB(memoryLimitMiB: number): number {
   return Math.max(0.25, Math.floor(gb * 100) / 100);
 }
 
-function checksum(files: Record<string, string>): string {
-  const canonical = JSON.stringify(Object.keys(files).sort().map((k) => [k, files[k]]));
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-}
 
-/** A file of the repository (`assets/...`), found from the source tree or from build/. */
-function readAsset(relativePath: string): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return readFileSync(join(dir, relativePath), 'utf8');
-    if (dirname(dir) === dir) throw new Error(`cannot find the repository root above ${__dirname} to read ${relativePath}`);
-  }
-}

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { RedisConfig } from '../config';
@@ -10,6 +7,7 @@ import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from
 import { SECRETS, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
 import { tcpLiveness } from './probes';
+import { contentChecksum, readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -130,7 +128,7 @@ export class RedisStore extends StatefulStore {
       runAs: { uid: REDIS_UID, gid: REDIS_UID },
       metricsPortName: 'metrics',
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 60,
-      podAnnotations: { 'qingyu.io/config-checksum': checksum({ 'redis.conf': redisConf, ...scripts }) },
+      podAnnotations: { 'qingyu.io/config-checksum': contentChecksum({ 'redis.conf': redisConf, ...scripts }) },
       containers: [
         {
           name: 'redis',
@@ -213,15 +211,4 @@ function validate(name: string, config: RedisConfig, policy: string): void {
   }
 }
 
-function checksum(files: Record<string, string>): string {
-  const canonical = JSON.stringify(Object.keys(files).sort().map((k) => [k, files[k]]));
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-}
 
-/** A file of the repository (`assets/...`), found from the source tree or from build/. */
-function readAsset(relativePath: string): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return readFileSync(join(dir, relativePath), 'utf8');
-    if (dirname(dir) === dir) throw new Error(`cannot find the repository root above ${__dirname} to read ${relativePath}`);
-  }
-}
