@@ -46,12 +46,16 @@ qy_show_diff() {
     QY_PRUNES=''
     return 1
   fi
+  # --force-conflicts as the apply will use it: without it the diff fails on fields another
+  # manager took (e.g. `kubectl rollout undo` of rollback.sh --apps-only owns the app images).
+  local force=()
+  [[ ${QY_FORCE_CONFLICTS:-false} == true ]] && force=(--force-conflicts)
   if qy_has_files "$QY_WORK/apply/outside"; then
-    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" -f "$QY_WORK/apply/outside" || rc=$?
+    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" "${force[@]}" -f "$QY_WORK/apply/outside" || rc=$?
   fi
   if qy_has_files "$QY_WORK/apply/members"; then
     local mrc=0
-    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" -n "$QY_NAMESPACE" -f "$QY_WORK/apply/members" || mrc=$?
+    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" "${force[@]}" -n "$QY_NAMESPACE" -f "$QY_WORK/apply/members" || mrc=$?
     ((mrc > rc)) && rc=$mrc
   fi
   if ((rc > 1)); then
