@@ -24,6 +24,8 @@ set -euo pipefail
 QY_VERIFY_NAME=verify:cluster
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=verify/lib/apiserver.sh
+source "$QY_VERIFY_REPO/verify/lib/apiserver.sh"
 
 # Same field manager as scripts/lib/apply.sh, so the proof applies the way a deploy does.
 FIELD_MANAGER=qingyu-deploy
@@ -52,23 +54,6 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-cluster.XXXXXX")"
 pids=()
 
-stop_cluster() {
-  # Newest first (kube-apiserver before its etcd, which it needs to shut down cleanly); each
-  # gets 15s after SIGTERM before SIGKILL.
-  local i pid n
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid="${pids[i]}"
-    kill "$pid" 2>/dev/null || continue
-    for ((n = 0; n < 150; n++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-
 cleanup() {
   local rc=$?
   stop_cluster
@@ -87,88 +72,8 @@ export KUBECONFIG="$work/kubeconfig"
 export KUBECACHEDIR="$work/kubecache"
 kc() { "$kubectl_bin" --request-timeout=60s "$@"; }
 
-# --- throwaway PKI and credentials -----------------------------------------------------------
 pki="$work/pki"
-mkdir -p "$pki"
-(
-  cd "$pki"
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 \
-    -subj /CN=qingyu-verify-ca 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
-    -subj /CN=kube-apiserver 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >ext.cnf
-  openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-    -extfile ext.cnf -out apiserver.crt 2>/dev/null
-  openssl genrsa -out sa.key 2048 2>/dev/null
-  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-  # A random bearer token for this run only, in the system:masters group.
-  printf '%s,qingyu-verify,qingyu-verify,system:masters\n' "$(openssl rand -hex 32)" >tokens.csv
-  chmod 600 ./*.key tokens.csv
-)
-
-# start_cluster DIR: etcd + kube-apiserver with their data and logs in DIR; sets KUBECONFIG.
-start_cluster() {
-  local dir="$1" etcd_port peer_port api_port t0=$SECONDS
-  mkdir -p "$dir"
-  etcd_port="$(qy_free_port)"
-  peer_port="$(qy_free_port)"
-  api_port="$(qy_free_port)"
-
-  "$etcd_bin" --name verify --data-dir "$dir/etcd" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "verify=http://127.0.0.1:$peer_port" \
-    --log-level error --unsafe-no-fsync >"$dir/etcd.log" 2>&1 &
-  pids+=("$!")
-
-  # PodSecurity is on by default in 1.30; named here so that the proof never loses it.
-  "$kube_apiserver" \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" --token-auth-file "$pki/tokens.csv" \
-    --authorization-mode RBAC \
-    --service-account-issuer https://kubernetes.default.svc \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-cluster-ip-range 10.96.0.0/16 \
-    --enable-admission-plugins PodSecurity,NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota \
-    --allow-privileged=false --profiling=false \
-    --cert-dir "$dir/certs" >"$dir/apiserver.log" 2>&1 &
-  pids+=("$!")
-
-  local token
-  token="$(cut -d, -f1 "$pki/tokens.csv")"
-  export KUBECONFIG="$dir/kubeconfig"
-  kc config set-cluster verify --server "https://127.0.0.1:$api_port" \
-    --certificate-authority "$pki/ca.crt" --embed-certs >/dev/null
-  kc config set-credentials verify --token "$token" >/dev/null
-  kc config set-context verify --cluster verify --user verify >/dev/null
-  kc config use-context verify >/dev/null
-
-  local deadline=$((SECONDS + 90))
-  local ready_from=$SECONDS
-  until kc get --raw /readyz >/dev/null 2>&1; do
-    local pid
-    for pid in "${pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null || {
-        tail -n 20 "$dir/etcd.log" "$dir/apiserver.log" >&2
-        qy_die "etcd or kube-apiserver exited during start"
-      }
-    done
-    ((SECONDS < deadline)) || {
-      tail -n 20 "$dir/apiserver.log" >&2
-      qy_die "kube-apiserver not ready after 90s"
-    }
-    sleep 0.5
-  done
-
-  qy_log "  API server ready in $((SECONDS - ready_from))s"
-  kc apply --server-side --field-manager=qingyu-verify -R -f "$QY_VERIFY_SHARED/crds" >"$dir/crds.log" 2>&1 ||
-    { cat "$dir/crds.log" >&2; qy_die "installing the CRDs failed"; }
-  kc wait --for condition=Established --timeout=60s crd --all >/dev/null ||
-    qy_die "the CRDs did not become Established"
-  qy_log "  API server ready with CRDs Established in $((SECONDS - t0))s"
-}
+make_pki "$pki" qingyu-verify
 
 # checked LOGFILE KUBECTL-ARGS...: run kubectl; fail on a non-zero exit or any warning.
 checked() {
@@ -195,7 +100,8 @@ prove() {
   count="$(wc -l <"$dir/objects.tsv")"
   ((count > 0)) || { qy_log "$env: no objects"; return 1; }
 
-  start_cluster "$dir/cluster"
+  export KUBECONFIG="$dir/cluster/kubeconfig"
+  start_cluster "$dir/cluster" "$pki" verify
 
   # Namespaces first: every namespace the objects name must exist before a dry run. One the
   # dist declares keeps its own Pod Security labels (its apply sets them); one it only names

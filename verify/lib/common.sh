@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by verify/cluster.sh and verify/validators.sh (sourced, not run).
+# Shared by the scripts of verify/ (sourced, not run).
 
 # shellcheck disable=SC2034 # these are read by the scripts that source this file
 QY_VERIFY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -15,6 +15,12 @@
 ROLLOUT_NODES=6        # two per zone
 ROLLOUT_VOLUMES=40     # static PersistentVolumes for the claims
 ROLLOUT_TIMEOUT=180    # seconds for all rollouts of one environment
+# Pod IPs KWOK hands out. A loopback range is rejected in EndpointSlices, so Services get no
+# endpoints with it; verify/deploy-e2e.sh (which checks endpoints) sets a non-loopback range.
+ROLLOUT_POD_CIDR="${ROLLOUT_POD_CIDR:-127.0.100.1/24}"
+# Node leases that KWOK renews: without them the node lifecycle controller marks the fake nodes
+# (and so every Pod) NotReady 40 s after they are created, and a slow rollout never completes.
+ROLLOUT_KWOK_ARGS=(--node-lease-duration-seconds 40)
 
 # kube_controller_manager DIR CTL_BIN LOGNAME CONTROLLERS
 kube_controller_manager() {
@@ -57,7 +63,8 @@ start_controllers() {
   "$kwok/kwok" --kubeconfig "$KUBECONFIG" --config "$dir/kwok.yaml" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-ip 127.0.0.1 --cidr 127.0.100.1/24 --server-address 127.0.0.1:"$(qy_free_port)" \
+    --node-ip 127.0.0.1 --cidr "$ROLLOUT_POD_CIDR" --server-address 127.0.0.1:"$(qy_free_port)" \
+    "${ROLLOUT_KWOK_ARGS[@]}" \
     >"$dir/kwok.log" 2>&1 &
   pids+=("$!")
 }
