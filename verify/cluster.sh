@@ -54,17 +54,7 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-cluster.XXXXXX")"
 pids=()
 
-cleanup() {
-  local rc=$?
-  stop_cluster
-  if [[ "${QINGYU_VERIFY_KEEP:-}" == 1 ]]; then
-    qy_log "kept $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
+trap cleanup_work EXIT
 trap 'exit 130' INT TERM
 
 # Never read or write the user's kubeconfig or kubectl cache.

@@ -54,18 +54,7 @@ source "$QY_VERIFY_REPO/verify/lib/rollout.sh"
 work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-deploy-e2e.XXXXXX")"
 pids=()
 
-cleanup() {
-  local rc=$?
-  [[ -s $work/pids ]] && mapfile -t pids <"$work/pids"
-  stop_cluster
-  if [[ "${QINGYU_VERIFY_KEEP:-}" == 1 ]]; then
-    qy_log "kept $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
+trap cleanup_work EXIT
 trap 'exit 130' INT TERM
 
 # The scripts run with the kubectl built with the API server, this kubeconfig, and releases kept
@@ -127,8 +116,8 @@ setup_cluster() {
   make_pki "$pki" qingyu-e2e
   start_cluster "$work/cluster" "$pki" "$CONTEXT"
   start_controllers "$work/cluster" "${bins[2]}" "${bins[3]}"
-  ROLLOUT_VOLUMES=0 fake_nodes_and_volumes
-  e2e_prerequisites 20
+  ROLLOUT_VOLUMES=20 ROLLOUT_STORAGE_CLASS=standard fake_nodes_and_volumes
+  e2e_prerequisites
 }
 
 # The environment's rendered YAML (for its namespace and the stand-in Pods).

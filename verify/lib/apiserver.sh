@@ -4,7 +4,8 @@
 # verify/deploy-e2e.sh (sourced, not run).
 #
 # The sourcing script provides: etcd_bin, kube_apiserver (binary paths), kc (its kubectl
-# function), pids (an array: every process started is appended, newest last) and KUBECONFIG.
+# function), pids (an array: every process started is appended, newest last), work (its temp
+# dir) and KUBECONFIG.
 
 # make_pki DIR NAME: throwaway CA, serving certificate, service-account key pair and a random
 # bearer token for this run only (user NAME, group system:masters).
@@ -103,4 +104,18 @@ stop_cluster() {
     wait "$pid" 2>/dev/null || true
   done
   pids=()
+}
+
+# cleanup_work: the EXIT trap of a verify script: stops what it started (also what a subshell
+# started and listed in $work/pids), then removes $work unless QINGYU_VERIFY_KEEP=1.
+cleanup_work() {
+  local rc=$?
+  [[ -s $work/pids ]] && mapfile -t pids <"$work/pids"
+  stop_cluster
+  if [[ "${QINGYU_VERIFY_KEEP:-}" == 1 ]]; then
+    qy_log "kept $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
 }

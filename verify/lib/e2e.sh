@@ -6,11 +6,12 @@
 #
 # Uses from deploy-e2e.sh: kc, qy_log.
 
-# e2e_prerequisites COUNT: what a real cluster has before the platform: the IngressClass nginx
-# (no controller behind it), a default StorageClass `standard` (no provisioner: statically
-# provisioned) and COUNT PersistentVolumes of that class for the claims to bind.
+# e2e_prerequisites: what a real cluster has before the platform: the IngressClass nginx (no
+# controller behind it) and a default StorageClass `standard` (no provisioner: its volumes are
+# the static ones of fake_nodes_and_volumes, with ROLLOUT_STORAGE_CLASS=standard).
 e2e_prerequisites() {
-  local i manifest="apiVersion: networking.k8s.io/v1
+  kc apply --server-side --field-manager=qingyu-e2e -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: nginx}
 spec: {controller: k8s.io/ingress-nginx}
@@ -19,26 +20,11 @@ apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: standard
-  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: Immediate
 reclaimPolicy: Delete
----
-"
-  for ((i = 0; i < $1; i++)); do
-    manifest+="apiVersion: v1
-kind: PersistentVolume
-metadata: {name: e2e-pv-$i}
-spec:
-  storageClassName: standard
-  capacity: {storage: 4Ti}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Delete
-  hostPath: {path: /nonexistent/e2e-pv-$i}
----
-"
-  done
-  kc apply --server-side --field-manager=qingyu-e2e -f - <<<"$manifest" >/dev/null
+EOF
 }
 
 # e2e_orphan_services DIST: "name<TAB>selector as JSON" of every Service with a selector that no

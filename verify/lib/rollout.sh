@@ -14,6 +14,7 @@
 
 ROLLOUT_NODES=6        # two per zone
 ROLLOUT_VOLUMES=40     # static PersistentVolumes for the claims
+ROLLOUT_STORAGE_CLASS="" # their class: none binds to claims that name none (and no default class)
 ROLLOUT_TIMEOUT=180    # seconds for all rollouts of one environment
 # Pod IPs KWOK hands out. A loopback range is rejected in EndpointSlices, so Services get no
 # endpoints with it; verify/deploy-e2e.sh (which checks endpoints) sets a non-loopback range.
@@ -69,8 +70,8 @@ start_controllers() {
   pids+=("$!")
 }
 
-# fake_nodes_and_volumes: nodes in zones a, b, c; PersistentVolumes of no class, which bind to
-# claims that name no class (and there is no default StorageClass).
+# fake_nodes_and_volumes: nodes in zones a, b, c; ROLLOUT_VOLUMES PersistentVolumes of the class
+# ROLLOUT_STORAGE_CLASS (none by default: they bind to claims that name no class).
 fake_nodes_and_volumes() {
   local i zones=(a b c) manifest=""
   for ((i = 0; i < ROLLOUT_NODES; i++)); do
@@ -96,7 +97,8 @@ status:
     manifest+="apiVersion: v1
 kind: PersistentVolume
 metadata: {name: fake-pv-$i}
-spec:
+spec:${ROLLOUT_STORAGE_CLASS:+
+  storageClassName: $ROLLOUT_STORAGE_CLASS}
   capacity: {storage: 4Ti}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Delete
