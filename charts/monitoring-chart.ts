@@ -61,6 +61,7 @@ export class MonitoringChart extends PlatformChart {
         config: m.prometheus,
         namespace: config.namespace,
         selectionLabels: OWN_SELECTION_LABELS,
+        apiServer: config.network.kubernetesApi,
       });
       this.scraper = this.prometheus.scraper;
     } else {

@@ -154,6 +154,7 @@ const production: PlatformConfig = {
   network: {
     egressCidrs: ['0.0.0.0/0'],
     egressExceptCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
+    kubernetesApi: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
   },
 };
 

@@ -146,6 +146,14 @@ export interface NetworkConfig {
   readonly egressCidrs: readonly string[];
   /** CIDRs excluded from `egressCidrs` (the cluster's own private ranges). */
   readonly egressExceptCidrs: readonly string[];
+  /**
+   * Where the Kubernetes API server answers, for the pods that watch it (Prometheus's service
+   * discovery, kube-state-metrics). NetworkPolicies match the endpoint after the `kubernetes`
+   * Service is resolved, so list the API server's own addresses (`kubectl get endpointslices -n
+   * default -l kubernetes.io/service-name=kubernetes`) and the port it listens on (443 on most
+   * managed clusters, 6443 on kubeadm). Narrow the default any-address once you know them.
+   */
+  readonly kubernetesApi: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
 }
 
 export interface PlatformConfig {

@@ -124,6 +124,11 @@ export function validateConfig(config: PlatformConfig): string[] {
   };
   config.network.egressCidrs.forEach((c, i) => check(cidrOk(c), `network.egressCidrs[${i}]`, c, 'must be an IPv4 CIDR'));
   config.network.egressExceptCidrs.forEach((c, i) => check(cidrOk(c), `network.egressExceptCidrs[${i}]`, c, 'must be an IPv4 CIDR'));
+  const api = config.network.kubernetesApi;
+  check(api.cidrs.length > 0, 'network.kubernetesApi.cidrs', '[]', 'must list at least one CIDR');
+  api.cidrs.forEach((c, i) => check(cidrOk(c), `network.kubernetesApi.cidrs[${i}]`, c, 'must be an IPv4 CIDR'));
+  check(api.ports.length > 0, 'network.kubernetesApi.ports', '[]', 'must list at least one port');
+  api.ports.forEach((p, i) => int(p, `network.kubernetesApi.ports[${i}]`, 1, 65535));
 
   return problems;
 }

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { MonitoringConfig, ResourceSpec } from '../config';
+import { MonitoringConfig, NetworkConfig, ResourceSpec } from '../config';
 import {
   Prometheus,
   PrometheusSpecContainersResourcesLimits,
@@ -44,13 +44,8 @@ export interface PlatformPrometheusProps {
   readonly instanceName?: string;
   /** @default '30s' */
   readonly scrapeInterval?: string;
-  /**
-   * Where the Kubernetes API server answers, for service discovery under a default-deny
-   * egress policy. NetworkPolicies see the endpoint address after the Service is resolved, so
-   * list the port the API server listens on (443 on most managed clusters, 6443 on kubeadm).
-   * @default - any address, ports 443 and 6443
-   */
-  readonly apiServer?: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
+  /** Where the Kubernetes API server answers (`network.kubernetesApi`), for service discovery. */
+  readonly apiServer: NetworkConfig['kubernetesApi'];
 }
 
 /**
@@ -81,7 +76,6 @@ export class PlatformPrometheus extends Component {
     this.chart = PlatformChart.of(this) as PlatformChart;
     this.instanceName = props.instanceName ?? 'platform';
     this.scrapeInterval = props.scrapeInterval ?? '30s';
-    const apiServer = props.apiServer ?? { cidrs: ['0.0.0.0/0'], ports: [443, 6443] };
     const c = props.config;
     if (!Number.isInteger(c.replicas) || c.replicas < 1) {
       throw new Error(`'config.replicas' of Prometheus must be a whole number of at least 1, got ${c.replicas}`);
@@ -99,7 +93,8 @@ export class PlatformPrometheus extends Component {
     new k8s.KubeRole(this, 'role', {
       metadata: { name: this.name },
       rules: [
-        { apiGroups: [''], resources: ['services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+        // serviceDiscoveryRole EndpointSlice: no access to the older Endpoints API is needed.
+        { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
       ],
@@ -184,10 +179,10 @@ export class PlatformPrometheus extends Component {
       scraper: this.scraper,
     });
 
-    for (const port of apiServer.ports) {
+    for (const port of props.apiServer.ports) {
       FlowTable.of(this).add({
         from: { kind: 'component', component: this },
-        to: { kind: 'cidr', cidrs: apiServer.cidrs, except: [], description: 'Kubernetes API server' },
+        to: { kind: 'cidr', cidrs: props.apiServer.cidrs, except: [], description: 'Kubernetes API server' },
         port,
         protocol: 'TCP',
         purpose: 'service discovery of scrape targets',

@@ -114,6 +114,14 @@ describe('configuration values', () => {
     ]);
   });
 
+  test('refuses a Kubernetes API address that is not a CIDR, and a port out of range', () => {
+    const kubernetesApi = { cidrs: ['10.0.0.1'], ports: [443, 70000] };
+    expect(validateConfig({ ...production, network: { ...production.network, kubernetesApi } })).toEqual([
+      'config production.network.kubernetesApi.cidrs[0]: must be an IPv4 CIDR, got "10.0.0.1"',
+      'config production.network.kubernetesApi.ports[1]: must be a whole number from 1 to 65535, got 70000',
+    ]);
+  });
+
   test('reports the first problem in one line and counts the rest', () => {
     // loadConfig validates the environment it selected; the message stays on one line.
     const problems = validateConfig({ ...production, namespace: 'X', mongodb: { ...production.mongodb, replicas: 2 } });

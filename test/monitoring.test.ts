@@ -77,7 +77,7 @@ describe('the platform Prometheus', () => {
     expect(prometheus.spec.ruleNamespaceSelector).toEqual(onlyOurs);
     expect(prometheus.spec.serviceAccountName).toBe('prometheus');
     expect(find(prod.objects, 'Role', 'prometheus').rules).toEqual([
-      { apiGroups: [''], resources: ['services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
     ]);

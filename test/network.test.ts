@@ -1,5 +1,6 @@
 import { allContainers, matches, podSources } from './support/model';
-import { ALL_ENVIRONMENTS, K8sObject, ofKind, synthesize } from './support/synth';
+import { loadConfig } from '../config';
+import { ALL_ENVIRONMENTS, K8sObject, ofKind, synthesize, synthesizeConfig } from './support/synth';
 
 // Computes, from the synthesized NetworkPolicies alone, which peer may open a connection to
 // which peer on which port, and compares that with the flow table the platform needs, both
@@ -146,4 +147,16 @@ describe.each(ALL_ENVIRONMENTS)('%s network policies', (env) => {
   test('allow nothing else', () => {
     expect([...allowed].filter((f) => !intended.has(f)).sort()).toEqual([]);
   });
+});
+
+test('the pods that watch the Kubernetes API reach it only at network.kubernetesApi', () => {
+  const production = loadConfig({ QINGYU_ENV: 'production' });
+  const kubernetesApi = { cidrs: ['172.20.0.10/32'], ports: [443] };
+  const { objects } = synthesizeConfig({ ...production, network: { ...production.network, kubernetesApi } });
+  const toCidrs = ofKind(objects, 'NetworkPolicy').flatMap((p) =>
+    (p.spec.egress ?? []).flatMap((rule: any) =>
+      (rule.to ?? []).filter((peer: any) => peer.ipBlock).map((peer: any) => `${p.metadata.name} ${peer.ipBlock.cidr}:${rule.ports.map((x: any) => x.port).join(',')}`),
+    ),
+  );
+  expect(toCidrs.filter((f) => !f.startsWith('python-ai-')).sort()).toEqual(['prometheus-egress 172.20.0.10/32:443']);
 });

@@ -47,7 +47,11 @@ export function synthesize(inputs: ConfigInputs | EnvironmentName = 'production'
 
 /** Synthesizes without any cache (the global setup uses it). */
 export function synthesizeUncached(inputs: ConfigInputs | EnvironmentName): Synthesized {
-  const config = loadConfig(typeof inputs === 'string' ? { QINGYU_ENV: inputs } : inputs);
+  return synthesizeConfig(loadConfig(typeof inputs === 'string' ? { QINGYU_ENV: inputs } : inputs));
+}
+
+/** Synthesizes the whole platform for a configuration variant (not cached). */
+export function synthesizeConfig(config: PlatformConfig): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'qingyu-synth-'));
   try {
     const app = new App({ outdir });
