@@ -176,6 +176,14 @@ export function platformAlertGroups(o: AlertRuleOptions): AlertGroup[] {
         summary: 'Redis {{ $labels.pod }} uses {{ $value | humanizePercentage }} of maxmemory',
         description: 'Redis {{ $labels.pod }} has used more than 90% of maxmemory for 10 minutes; it evicts keys or rejects writes, depending on its maxmemory-policy.',
       },
+      {
+        alert: 'QingyuRedisEvictingKeys',
+        expr: `increase(redis_evicted_keys_total{${ns}}[10m]) > 0`,
+        for: '0m',
+        severity: 'warning',
+        summary: 'Redis {{ $labels.pod }} evicted {{ $value | humanize }} keys in 10 minutes',
+        description: 'Redis reached maxmemory and evicted keys with a TTL (volatile-lru): cache entries, and user sessions before their expiry, which logs those users out.',
+      },
     ],
   });
 
