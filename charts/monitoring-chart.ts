@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { Component } from '../lib/component';
 import { FlowTable, Peer } from '../lib/flows';
 import { Grafana } from '../lib/grafana';
+import { KubeStateMetrics } from '../lib/kube-state-metrics';
 import { renderDashboard } from '../lib/grafana-dashboard';
 import { METRICS_SERVICE_LABEL, MetricsScraper } from '../lib/metrics';
 import { PlatformAlerts } from '../lib/platform-alerts';
@@ -31,8 +32,9 @@ export interface MonitoringChartProps extends PlatformChartProps {
 
 /**
  * Observability. `monitoring.mode` decides who scrapes:
- * - `own`: the platform's own Prometheus (Prometheus Operator) limited to this namespace, and
- *   Grafana with the datasource and dashboards provisioned.
+ * - `own`: the platform's own Prometheus (Prometheus Operator) limited to this namespace,
+ *   kube-state-metrics for this namespace, and Grafana with the datasource and dashboards
+ *   provisioned.
  * - `kube-prometheus-stack`: an existing stack; ServiceMonitors and rules carry its `release`
  *   label and its Prometheus in `monitoring.stackNamespace` is allowed to scrape.
  * In both modes the chart emits the alerting rules and the dashboards as ConfigMaps labelled
@@ -44,6 +46,8 @@ export class MonitoringChart extends PlatformChart {
   public readonly scraper: MetricsScraper;
   /** The platform's Prometheus, in `own` mode. */
   public readonly prometheus?: PlatformPrometheus;
+  /** kube-state-metrics for this namespace, in `own` mode (a stack brings its own). */
+  public readonly kubeStateMetrics?: KubeStateMetrics;
   /** Grafana, in `own` mode. */
   public readonly grafana?: Grafana;
   public readonly alerts: PlatformAlerts;
@@ -93,6 +97,12 @@ export class MonitoringChart extends PlatformChart {
     );
 
     if (this.prometheus) {
+      this.kubeStateMetrics = new KubeStateMetrics(this, 'kube-state-metrics', {
+        config: m.kubeStateMetrics,
+        namespace: config.namespace,
+        scraper: this.scraper,
+        apiServer: config.network.kubernetesApi,
+      });
       this.grafana = new Grafana(this, 'grafana', {
         config: m.grafana,
         prometheus: this.prometheus.endpoint(),
@@ -107,7 +117,8 @@ export class MonitoringChart extends PlatformChart {
       runbookBaseUrl: props.runbookBaseUrl,
       apps: APP_JOBS,
       scrapeJobs: () => this.scrapeJobs(),
-      kubernetes: m.mode === 'kube-prometheus-stack',
+      // Kubelet volume statistics need node access, which only a cluster-wide stack has.
+      kubeletMetrics: m.mode === 'kube-prometheus-stack',
       ownPrometheus: m.mode === 'own',
     });
   }

@@ -49,6 +49,7 @@ const IMAGES = {
   minio: image('quay.io/minio/minio', 'RELEASE.2023-03-20T20-16-18Z'),
   prometheus: image('quay.io/prometheus/prometheus', 'v2.54.1'),
   grafana: image('grafana/grafana', '11.2.0'),
+  kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.17.0'),
 } as const;
 
 const productionGoBackend: AppConfig = {
@@ -127,6 +128,11 @@ const productionMonitoring: MonitoringConfig = {
     image: IMAGES.grafana,
     storage: { sizeGiB: 5 },
     resources: resources([100, 500], [128, 512], [64, 512]),
+  },
+  // One namespace's objects: a few MiB of series.
+  kubeStateMetrics: {
+    image: IMAGES.kubeStateMetrics,
+    resources: resources([20, 200], [64, 128], [16, 64]),
   },
 };
 

@@ -139,6 +139,11 @@ export interface MonitoringConfig {
     readonly storage: StorageSpec;
     readonly resources: ResourceSpec;
   };
+  /** kube-state-metrics for the workload alerts, in `own` mode (a stack brings its own). */
+  readonly kubeStateMetrics: {
+    readonly image: ImageRef;
+    readonly resources: ResourceSpec;
+  };
 }
 
 export interface NetworkConfig {

@@ -117,6 +117,8 @@ export function validateConfig(config: PlatformConfig): string[] {
   checkImage(mon.grafana.image, 'monitoring.grafana.image');
   checkStorage(mon.grafana.storage, 'monitoring.grafana.storage');
   checkResources(mon.grafana.resources, 'monitoring.grafana.resources');
+  checkImage(mon.kubeStateMetrics.image, 'monitoring.kubeStateMetrics.image');
+  checkResources(mon.kubeStateMetrics.resources, 'monitoring.kubeStateMetrics.resources');
 
   const cidrOk = (c: string) => {
     const m4 = CIDR.exec(c);

@@ -5,9 +5,10 @@
  *
  * Metric sources:
  * - `up`: Prometheus itself, for every ServiceMonitor target (`job` = the scraped Service's name).
- * - kube-state-metrics and kubelet (`kube_*`, `kubelet_volume_stats_*`): cluster-wide exporters
- *   that kube-prometheus-stack scrapes. The platform's own, namespace-scoped Prometheus does not
- *   see them, so these rules are only emitted when `kubernetes` is true.
+ * - kube-state-metrics (`kube_*`): the platform's own, limited to its namespace, in `own` mode;
+ *   the stack's in kube-prometheus-stack mode.
+ * - kubelet (`kubelet_volume_stats_*`): scraped from every node, which only a cluster-wide stack
+ *   does; these rules are only emitted when `kubeletMetrics` is true.
  * - percona/mongodb_exporter 0.40 with `--compatible-mode` (`mongodb_up`,
  *   `mongodb_mongod_replset_*`), oliver006/redis_exporter (`redis_*`), etcd's own metrics.
  * - The applications: `http_requests_total{status}` and `http_request_duration_seconds_bucket`,
@@ -41,8 +42,8 @@ export interface AlertRuleOptions {
   readonly scrapeJobs: readonly string[];
   /** `job` values of the two applications. */
   readonly apps: { readonly goBackend: string; readonly pythonAi: string };
-  /** Emit the rules on kube-state-metrics and kubelet metrics. */
-  readonly kubernetes: boolean;
+  /** Emit the rules on kubelet volume statistics. */
+  readonly kubeletMetrics: boolean;
   /** Emit the rules about the platform's own Prometheus. */
   readonly ownPrometheus: boolean;
 }
@@ -77,34 +78,40 @@ export function platformAlertGroups(o: AlertRuleOptions): AlertGroup[] {
     ],
   });
 
-  if (o.kubernetes) {
+  groups.push({
+    name: 'qingyu.workloads',
+    rules: [
+      {
+        alert: 'QingyuDeploymentReplicasMismatch',
+        expr: `kube_deployment_status_replicas_available{${ns}} < kube_deployment_spec_replicas{${ns}}`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Deployment {{ $labels.deployment }} has fewer available pods than desired',
+        description: 'Deployment {{ $labels.deployment }} has had {{ $value }} available replicas, fewer than desired, for 15 minutes (pods unschedulable, crashing or failing readiness).',
+      },
+      {
+        alert: 'QingyuStatefulSetReplicasMismatch',
+        expr: `kube_statefulset_status_replicas_ready{${ns}} < kube_statefulset_replicas{${ns}}`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'StatefulSet {{ $labels.statefulset }} has fewer ready members than desired',
+        description: 'StatefulSet {{ $labels.statefulset }} has had {{ $value }} ready replicas, fewer than desired, for 15 minutes. A data store is running with reduced redundancy.',
+      },
+      {
+        alert: 'QingyuPodCrashLooping',
+        expr: `max_over_time(kube_pod_container_status_waiting_reason{${ns}, reason="CrashLoopBackOff"}[5m]) >= 1`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Container {{ $labels.container }} of {{ $labels.pod }} is crash-looping',
+        description: 'Container {{ $labels.container }} of pod {{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.',
+      },
+    ],
+  });
+
+  if (o.kubeletMetrics) {
     groups.push({
-      name: 'qingyu.workloads',
+      name: 'qingyu.volumes',
       rules: [
-        {
-          alert: 'QingyuDeploymentReplicasMismatch',
-          expr: `kube_deployment_status_replicas_available{${ns}} < kube_deployment_spec_replicas{${ns}}`,
-          for: '15m',
-          severity: 'warning',
-          summary: 'Deployment {{ $labels.deployment }} has fewer available pods than desired',
-          description: 'Deployment {{ $labels.deployment }} has had {{ $value }} available replicas, fewer than desired, for 15 minutes (pods unschedulable, crashing or failing readiness).',
-        },
-        {
-          alert: 'QingyuStatefulSetReplicasMismatch',
-          expr: `kube_statefulset_status_replicas_ready{${ns}} < kube_statefulset_replicas{${ns}}`,
-          for: '15m',
-          severity: 'warning',
-          summary: 'StatefulSet {{ $labels.statefulset }} has fewer ready members than desired',
-          description: 'StatefulSet {{ $labels.statefulset }} has had {{ $value }} ready replicas, fewer than desired, for 15 minutes. A data store is running with reduced redundancy.',
-        },
-        {
-          alert: 'QingyuPodCrashLooping',
-          expr: `max_over_time(kube_pod_container_status_waiting_reason{${ns}, reason="CrashLoopBackOff"}[5m]) >= 1`,
-          for: '15m',
-          severity: 'warning',
-          summary: 'Container {{ $labels.container }} of {{ $labels.pod }} is crash-looping',
-          description: 'Container {{ $labels.container }} of pod {{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.',
-        },
         {
           alert: 'QingyuPersistentVolumeFillingUp',
           expr:

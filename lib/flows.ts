@@ -70,3 +70,23 @@ export class FlowTable extends Construct {
     return [...this.byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
   }
 }
+
+/**
+ * Records that `from` talks to the Kubernetes API server at `api` (`network.kubernetesApi`:
+ * addresses and ports, since NetworkPolicies match the endpoint behind the `kubernetes` Service).
+ */
+export function connectToKubernetesApi(
+  from: Component,
+  api: { readonly cidrs: readonly string[]; readonly ports: readonly number[] },
+  purpose: string,
+): void {
+  for (const port of api.ports) {
+    FlowTable.of(from).add({
+      from: { kind: 'component', component: from },
+      to: { kind: 'cidr', cidrs: api.cidrs, except: [], description: 'Kubernetes API server' },
+      port,
+      protocol: 'TCP',
+      purpose,
+    });
+  }
+}

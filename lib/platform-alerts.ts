@@ -21,8 +21,8 @@ export interface PlatformAlertsProps {
    * this construct are covered too.
    */
   readonly scrapeJobs: () => readonly string[];
-  /** Include the rules on kube-state-metrics and kubelet metrics. */
-  readonly kubernetes: boolean;
+  /** Include the rules on kubelet volume statistics (volumes filling up). */
+  readonly kubeletMetrics: boolean;
   /** Include the rules about the platform's own Prometheus. */
   readonly ownPrometheus: boolean;
 }
@@ -57,7 +57,7 @@ export class PlatformAlerts extends Construct {
       namespace: this.props.namespace,
       scrapeJobs: this.props.scrapeJobs(),
       apps: this.props.apps,
-      kubernetes: this.props.kubernetes,
+      kubeletMetrics: this.props.kubeletMetrics,
       ownPrometheus: this.props.ownPrometheus,
     });
   }

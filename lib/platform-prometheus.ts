@@ -9,7 +9,7 @@ import {
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../imports/prometheus-monitoring.coreos.com';
 import { Component, Endpoint, LABEL } from './component';
-import { FlowTable } from './flows';
+import { connectToKubernetesApi } from './flows';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
 import { PlatformChart } from './platform-chart';
@@ -179,15 +179,7 @@ export class PlatformPrometheus extends Component {
       scraper: this.scraper,
     });
 
-    for (const port of props.apiServer.ports) {
-      FlowTable.of(this).add({
-        from: { kind: 'component', component: this },
-        to: { kind: 'cidr', cidrs: props.apiServer.cidrs, except: [], description: 'Kubernetes API server' },
-        port,
-        protocol: 'TCP',
-        purpose: 'service discovery of scrape targets',
-      });
-    }
+    connectToKubernetesApi(this, props.apiServer, 'service discovery of scrape targets');
   }
 
   /** The operator's pod labels: they select the pods it creates for this Prometheus. */

@@ -11,6 +11,12 @@ export const EXCEPTIONS: readonly PolicyException[] = [
   { rule: 'probes', object: 'Deployment/go-backend/go-backend', reason: APP_PROBES },
   { rule: 'probes', object: 'Deployment/python-ai/python-ai', reason: APP_PROBES },
   {
+    rule: 'service-account-token',
+    object: 'Deployment/kube-state-metrics',
+    reason: 'kube-state-metrics exists to watch the API server; its token is bound to a namespaced Role that can only '
+      + 'list and watch the workloads, pods and claims of this namespace (no Secrets, no writes).',
+  },
+  {
     rule: 'zero-downtime-rollout',
     object: 'Deployment/grafana',
     reason: 'Grafana keeps its SQLite database on a ReadWriteOnce volume: a surge pod could not mount it '

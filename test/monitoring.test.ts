@@ -179,6 +179,36 @@ describe.each(OUTPUTS)('%s output', (_name, objects) => {
   });
 });
 
+describe.each(ALL_ENVIRONMENTS)('kube-state-metrics (%s)', (env) => {
+  const { objects, config } = synthesize(env);
+  const deployment = find(objects, 'Deployment', 'kube-state-metrics');
+  const args: string[] = container(deployment, 'kube-state-metrics').args;
+  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const watched = flag('resources')!.split(',');
+
+  test('watches only the platform namespace, through a namespaced Role that can only list and watch what it reports', () => {
+    expect(flag('namespaces')).toBe(config.namespace);
+    const role = find(objects, 'Role', 'kube-state-metrics');
+    const granted = role.rules.flatMap((r: any) => r.resources);
+    expect([...granted].sort()).toEqual([...watched].sort());
+    for (const r of role.rules) expect(r.verbs).toEqual(['list', 'watch']);
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    const binding = find(objects, 'RoleBinding', 'kube-state-metrics');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(deployment).serviceAccountName, namespace: config.namespace }]);
+  });
+
+  test('watches every resource whose series an alert uses', () => {
+    const families = new Set(alertsOf(objects).flatMap((r) => [...String(r.expr).matchAll(/\bkube_([a-z]+)_/g)].map((m) => m[1])));
+    expect(families.size).toBeGreaterThan(0);
+    for (const family of families) expect(watched).toContain(`${family}s`);
+  });
+
+  test('is scraped with its own labels kept, so that series name the object, not its pod', () => {
+    const sm = find(objects, 'ServiceMonitor', 'kube-state-metrics');
+    expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'http-metrics', honorLabels: true })]);
+  });
+});
+
 describe('runbooks', () => {
   const headings = new Set(
     readFileSync(join(__dirname, '..', 'docs', 'runbooks.md'), 'utf8')
@@ -264,13 +294,19 @@ describe('kube-prometheus-stack mode', () => {
     expect(find(stack.objects, 'ConfigMap', 'go-backend-config').data.PROMETHEUS_ADDR).toBe('kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090');
   });
 
-  test('adds the workload and volume alerts that need kube-state-metrics and kubelet metrics', () => {
+  test('adds the volume alerts, which need the kubelet metrics only a cluster-wide stack scrapes', () => {
     const stackAlerts = alertsOf(stack.objects).map((r) => r.alert);
     const ownAlerts = alertsOf(prod.objects).map((r) => r.alert);
-    for (const alert of ['QingyuDeploymentReplicasMismatch', 'QingyuStatefulSetReplicasMismatch', 'QingyuPodCrashLooping', 'QingyuPersistentVolumeFillingUp']) {
+    for (const alert of ['QingyuPersistentVolumeFillingUp', 'QingyuPersistentVolumeAlmostFull']) {
       expect(stackAlerts).toContain(alert);
       expect(ownAlerts).not.toContain(alert);
     }
+  });
+
+  test("uses the stack's kube-state-metrics: none of ours, the workload alerts still there", () => {
+    expect(stack.objects.filter((o) => o.metadata.name === 'kube-state-metrics')).toEqual([]);
+    const stackAlerts = alertsOf(stack.objects).map((r) => r.alert);
+    for (const alert of ['QingyuDeploymentReplicasMismatch', 'QingyuStatefulSetReplicasMismatch', 'QingyuPodCrashLooping']) expect(stackAlerts).toContain(alert);
   });
 });
 

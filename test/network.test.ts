@@ -117,10 +117,15 @@ function intendedFlows(env: string, objects: K8sObject[]): Set<string> {
     'prometheus -> minio:9000',
     'prometheus -> grafana:3000',
     'prometheus -> prometheus:9090',
-    // Service discovery: the API server's address is cluster-specific, so any address on 443/6443.
+    'prometheus -> kube-state-metrics:8080',
+    // Service discovery and kube-state-metrics' watches: the API server's address is
+    // cluster-specific (network.kubernetesApi), so by default any address on 443/6443.
     'prometheus -> internet:443',
     'prometheus -> private-network:443',
     'prometheus -> private-network:6443',
+    'kube-state-metrics -> internet:443',
+    'kube-state-metrics -> private-network:443',
+    'kube-state-metrics -> private-network:6443',
   ];
   if (env !== 'development' && (objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'etcd')?.spec.replicas ?? 1) > 1) {
     flows.push('etcd -> etcd:2380');
@@ -158,5 +163,5 @@ test('the pods that watch the Kubernetes API reach it only at network.kubernetes
       (rule.to ?? []).filter((peer: any) => peer.ipBlock).map((peer: any) => `${p.metadata.name} ${peer.ipBlock.cidr}:${rule.ports.map((x: any) => x.port).join(',')}`),
     ),
   );
-  expect(toCidrs.filter((f) => !f.startsWith('python-ai-')).sort()).toEqual(['prometheus-egress 172.20.0.10/32:443']);
+  expect(toCidrs.filter((f) => !f.startsWith('python-ai-')).sort()).toEqual(['kube-state-metrics-egress 172.20.0.10/32:443', 'prometheus-egress 172.20.0.10/32:443']);
 });
