@@ -1,6 +1,6 @@
 import { SECRETS } from '../lib/secrets';
 import { allContainers, describe as name, matches, podSources } from './support/model';
-import { ALL_ENVIRONMENTS, K8sObject, ofKind, synthesize } from './support/synth';
+import { ALL_OUTPUTS, K8sObject, ofKind, synthesize } from './support/synth';
 
 // Properties of the whole synthesized output: every reference one object makes to another
 // resolves inside dist/ (or, for Secrets, to the catalogue that create-secrets.sh fills).
@@ -9,7 +9,7 @@ const catalogue = new Map<string, Set<string>>(
   Object.values(SECRETS).map((s) => [s.name, new Set(Object.values(s.keys).map((k) => k.key))]),
 );
 
-describe.each(ALL_ENVIRONMENTS)('%s', (env) => {
+describe.each(ALL_OUTPUTS)('%s', (env) => {
   const { objects, config } = synthesize(env);
   const sources = podSources(objects);
   const services = ofKind(objects, 'Service');

@@ -1,6 +1,6 @@
-import { ALL_ENVIRONMENTS, K8sObject, synthesize } from './support/synth';
+import { ALL_OUTPUTS, K8sObject, synthesize } from './support/synth';
 
-// Every object of every environment validates against the Kubernetes API schema and the CRD
+// Every object of every environment (and mode variant) validates against the Kubernetes API schema and the CRD
 // schemas, through maintained models (kubernetes-models; @kubernetes-models/* for the CRDs).
 // Unknown fields are caught later by `kubectl apply --dry-run=server --validate=strict` and
 // kubeconform -strict in verify/ (see README).
@@ -17,7 +17,7 @@ function modelFor(o: K8sObject): { validate(): void } {
   return new Model(o);
 }
 
-describe.each(ALL_ENVIRONMENTS)('%s', (env) => {
+describe.each(ALL_OUTPUTS)('%s', (env) => {
   const { objects } = synthesize(env);
 
   test.each(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))('%s matches its API schema', (_name, o) => {

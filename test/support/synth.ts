@@ -30,19 +30,22 @@ export const SHARED_OUTPUT_DIR_VARIABLE = 'QINGYU_TEST_SYNTH_DIR';
  * The three environments are synthesized once per jest run (global setup) and shared by
  * every test file; other inputs are synthesized here.
  */
-export function synthesize(inputs: ConfigInputs | EnvironmentName = 'production'): Synthesized {
+export function synthesize(inputs: ConfigInputs | EnvironmentName | VariantName = 'production'): Synthesized {
   const key = JSON.stringify(inputs);
   const hit = cache.get(key);
   if (hit) return hit;
   const shared = process.env[SHARED_OUTPUT_DIR_VARIABLE];
-  if (shared && typeof inputs === 'string' && existsSync(join(shared, `${inputs}.json`))) {
-    const result = JSON.parse(readFileSync(join(shared, `${inputs}.json`), 'utf8')) as Synthesized;
-    cache.set(key, result);
-    return result;
-  }
-  const result = synthesizeUncached(inputs);
+  const result = isVariant(inputs)
+    ? synthesizeConfig(VARIANTS[inputs]())
+    : shared && typeof inputs === 'string' && existsSync(join(shared, `${inputs}.json`))
+      ? (JSON.parse(readFileSync(join(shared, `${inputs}.json`), 'utf8')) as Synthesized)
+      : synthesizeUncached(inputs);
   cache.set(key, result);
   return result;
+}
+
+function isVariant(inputs: unknown): inputs is VariantName {
+  return typeof inputs === 'string' && inputs in VARIANTS;
 }
 
 /** Synthesizes without any cache (the global setup uses it). */
@@ -71,6 +74,21 @@ export function synthesizeConfig(config: PlatformConfig): Synthesized {
 }
 
 export const ALL_ENVIRONMENTS: EnvironmentName[] = ['production', 'staging', 'development'];
+
+/**
+ * The modes no environment uses by default, so that the whole-output tests (schemas, policy)
+ * cover them too: the Gateway API edge and an existing kube-prometheus-stack.
+ */
+export const VARIANTS = {
+  'production with gateway and kube-prometheus-stack': (): PlatformConfig => {
+    const p = loadConfig({ QINGYU_ENV: 'production' });
+    return { ...p, edge: { ...p.edge, mode: 'gateway' }, monitoring: { ...p.monitoring, mode: 'kube-prometheus-stack' } };
+  },
+} as const;
+export type VariantName = keyof typeof VARIANTS;
+
+/** Every environment and every variant. */
+export const ALL_OUTPUTS: Array<EnvironmentName | VariantName> = [...ALL_ENVIRONMENTS, ...(Object.keys(VARIANTS) as VariantName[])];
 
 /** The one object of `kind` named `name`; fails loudly when missing or ambiguous. */
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
