@@ -27,6 +27,7 @@ describe.each(['go-backend', 'python-ai'])('%s', (name) => {
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
     expect(hpa.spec.minReplicas).toBe(3);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(3);
+    expect(find(synthesize('staging').objects, 'HorizontalPodAutoscaler', name).spec.minReplicas).toBe(2);
     expect(find(dev.objects, 'HorizontalPodAutoscaler', name).spec.minReplicas).toBe(1);
   });
 

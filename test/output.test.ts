@@ -38,6 +38,34 @@ describe.each(ALL_ENVIRONMENTS)('%s output', (env) => {
 
   test('has one file per chart, numbered in apply order', () => {
     out.files.forEach((f, i) => expect(f.name).toMatch(new RegExp(`^${String(i).padStart(4, '0')}-[a-z0-9-]+\\.k8s\\.yaml$`)));
+    // The namespace first (quota, limits, default-deny), then monitoring, the stores before the
+    // apps that use them, the edge after its backends, and the allow-policies last.
+    expect(out.files.map((f) => f.name.replace(/^\d{4}-|\.k8s\.yaml$/g, ''))).toEqual(['namespace', 'monitoring', 'mongodb', 'redis', 'milvus', 'apps', 'edge', 'network']);
+  });
+
+  test('every object a pod template uses comes in the same file or an earlier one', () => {
+    const fileOf = new Map<string, number>();
+    out.files.forEach((f, i) => f.objects.forEach((o) => fileOf.set(`${o.kind}/${o.metadata.name}`, i)));
+    const late: string[] = [];
+    out.files.forEach((f, i) => {
+      for (const w of f.objects.filter((o) => o.spec?.template?.spec)) {
+        const spec = w.spec.template.spec;
+        const uses = [
+          ...(spec.serviceAccountName ? [`ServiceAccount/${spec.serviceAccountName}`] : []),
+          ...(spec.volumes ?? []).flatMap((v: any) => [
+            ...(v.configMap ? [`ConfigMap/${v.configMap.name}`] : []),
+            ...(v.persistentVolumeClaim ? [`PersistentVolumeClaim/${v.persistentVolumeClaim.claimName}`] : []),
+            ...(v.projected?.sources ?? []).filter((p: any) => p.configMap).map((p: any) => `ConfigMap/${p.configMap.name}`),
+          ]),
+          ...[...(spec.initContainers ?? []), ...spec.containers].flatMap((c: any) => [
+            ...(c.envFrom ?? []).filter((e: any) => e.configMapRef).map((e: any) => `ConfigMap/${e.configMapRef.name}`),
+            ...(c.env ?? []).filter((e: any) => e.valueFrom?.configMapKeyRef).map((e: any) => `ConfigMap/${e.valueFrom.configMapKeyRef.name}`),
+          ]),
+        ];
+        for (const u of uses) if ((fileOf.get(u) ?? -1) > i) late.push(`${w.kind}/${w.metadata.name} uses ${u} from a later file`);
+      }
+    });
+    expect(late).toEqual([]);
   });
 
   test('every namespaced object carries the namespace explicitly', () => {
