@@ -137,9 +137,20 @@ describe.each(ALL_OUTPUTS)('%s', (env) => {
     const collect = (text: string) => {
       for (const m of text.matchAll(addressPattern)) addresses.add(`${m[1]}:${m[2]}`);
     };
-    for (const cm of ofKind(objects, 'ConfigMap')) Object.values<string>(cm.data ?? {}).forEach(collect);
+    // Settings split in two (`MILVUS_HOST` + `MILVUS_PORT`) are joined into one address.
+    const collectPairs = (settings: Record<string, string>) => {
+      for (const [key, host] of Object.entries(settings)) {
+        const port = key.endsWith('_HOST') ? settings[`${key.slice(0, -'_HOST'.length)}_PORT`] : undefined;
+        if (port !== undefined) collect(`${host}:${port}`);
+      }
+    };
+    for (const cm of ofKind(objects, 'ConfigMap')) {
+      Object.values<string>(cm.data ?? {}).forEach(collect);
+      collectPairs(cm.data ?? {});
+    }
     for (const s of sources) for (const c of allContainers(s.spec)) {
       (c.env ?? []).forEach((e: any) => e.value && collect(e.value));
+      collectPairs(Object.fromEntries((c.env ?? []).filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value])));
       [...(c.args ?? []), ...(c.command ?? [])].forEach(collect);
     }
     expect(addresses.size).toBeGreaterThan(0);
