@@ -44,7 +44,7 @@ test.each([
   expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   expect(snapshotDir(dist)).toEqual(before);
   expect(readdirSync(work)).toEqual(['dist']); // no scratch directory left behind
-});
+}, 30_000); // the first run in a fresh clone also compiles build/
 
 test('replaces dist/ as a whole on success', () => {
   const result = synth({ QINGYU_ENV: 'development' });
