@@ -7,6 +7,8 @@
 # It never prints a value and never changes an existing value unless asked (--overwrite NAME):
 # a Secret that exists keeps its values; keys it lacks are added. Values travel through files in
 # a private directory (umask 077) that is shredded on exit, never through arguments.
+# On a new environment it first creates the namespace, as the manifests define it: Secrets cannot
+# exist outside one, and the deploy's preflight wants the Secrets before it applies anything.
 # Runbook: docs/operations.md.
 set -euo pipefail
 
@@ -198,8 +200,27 @@ replace_secret() {
   qy_kubectl label secret "$name" -n "$QY_NAMESPACE" --overwrite "${labels[@]}" >/dev/null
 }
 
+# Creates the namespace when it does not exist: the Namespace of the manifests (labels, Pod
+# Security), applied server-side by the deploy's field manager, so the first deploy takes it over
+# as its own. An existing namespace is never touched.
+ensure_namespace() {
+  local out
+  if out=$(qy_kubectl get namespace "$QY_NAMESPACE" -o name 2>&1); then
+    return 0
+  elif [[ $out != *NotFound* && $out != *'not found'* ]]; then
+    qy_warn "cannot tell whether namespace ${QY_NAMESPACE} exists (${out%%$'\n'*}); going on as if it does"
+    return 0
+  fi
+  out=$(qy_manifests namespace "$DIST")
+  [[ -n $out ]] || qy_die "namespace ${QY_NAMESPACE} does not exist and the manifests do not define it; create it: kubectl create namespace ${QY_NAMESPACE}" 3
+  qy_kubectl apply --server-side "--field-manager=${QY_FIELD_MANAGER}" -f - <<<"$out" >/dev/null ||
+    qy_die "could not create namespace ${QY_NAMESPACE} (see above); create it, or ask a cluster admin to, then run this again" 3
+  qy_info "namespace ${QY_NAMESPACE} does not exist yet: created it as the manifests define it"
+}
+
 # ---- create ----------------------------------------------------------------------------
 qy_step "Create the missing Secrets in ${QY_NAMESPACE} (context ${QY_CONTEXT:-<none>})"
+ensure_namespace
 failed=0
 # The list comes in on fd 3 so that stdin stays the terminal for the prompts.
 while IFS=$'\t' read -r -u 3 name type issuer _need _users; do

@@ -3,7 +3,6 @@
 # with safe pruning, wait for the rollouts, verify health. Requires common.sh, preflight.sh,
 # release.sh, and QY_ENV, QY_NAMESPACE, QY_CONTEXT, QY_FACTS, QY_WORK.
 
-QY_FIELD_MANAGER=qingyu-deploy
 # The ApplySet parent: a ConfigMap in the platform's namespace. Every object the deploy applies
 # from dist/ (except those in NEVER_PRUNED_KINDS / cluster-scoped, see manifests.mjs) is labelled
 # as its member, and `--prune` deletes members that are no longer in dist/, nothing else.

@@ -14,6 +14,10 @@ export QY_ROOT
 
 QY_ENVIRONMENTS=(production staging development)
 
+# The field manager of everything the scripts apply server-side: one, so that a later deploy owns
+# what an earlier script applied (the namespace create-secrets.sh makes) without a conflict.
+QY_FIELD_MANAGER=qingyu-deploy
+
 if [[ -t 2 && -z ${NO_COLOR:-} ]]; then
   QY_BOLD=$'\e[1m' QY_RED=$'\e[31m' QY_GREEN=$'\e[32m' QY_YELLOW=$'\e[33m' QY_DIM=$'\e[2m' QY_RESET=$'\e[0m'
 else

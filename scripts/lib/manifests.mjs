@@ -8,6 +8,7 @@
 //   node scripts/lib/manifests.mjs facts DIR        one fact per line, tab-separated (see facts())
 //   node scripts/lib/manifests.mjs split DIR OUT    OUT/outside/ and OUT/members/ (see split())
 //   node scripts/lib/manifests.mjs prepare DIR OUT  both: OUT/facts.tsv, OUT/outside/, OUT/members/
+//   node scripts/lib/manifests.mjs namespace DIR    the Namespace objects, as YAML (see namespaces())
 //
 // Only kind, names, labels and references are read: dist/ never holds a secret value.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -247,6 +248,14 @@ export function split(dir, out) {
   return { outside: [...groups.outside.keys()], members: [...groups.members.keys()] };
 }
 
+/** The Namespace objects of a rendered directory as YAML documents, as dist/ has them ('' if none). */
+export function namespaces(dir) {
+  const texts = loadDir(dir)
+    .filter((d) => d.object.kind === 'Namespace')
+    .map((d) => String(d.source).replace(/^---\n/, '').trimEnd());
+  return texts.length ? texts.join('\n---\n') + '\n' : '';
+}
+
 function main(argv) {
   const [command, ...args] = argv;
   if (command === 'facts' && args.length === 1) {
@@ -256,8 +265,10 @@ function main(argv) {
   } else if (command === 'prepare' && args.length === 2) {
     split(args[0], args[1]);
     writeFileSync(join(args[1], 'facts.tsv'), facts(args[0]));
+  } else if (command === 'namespace' && args.length === 1) {
+    process.stdout.write(namespaces(args[0]));
   } else {
-    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT\n');
+    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT | namespace DIR\n');
     process.exit(2);
   }
 }

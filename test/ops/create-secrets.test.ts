@@ -41,6 +41,26 @@ test('creates every referenced catalogued Secret with strong values and a valid 
   expect(keyfile).toMatch(/^[A-Za-z0-9+/]+$/);
 });
 
+test('creates the namespace of a new environment first, as the manifests define it, and only once', () => {
+  cluster.set('no-namespace', '');
+  const first = createSecrets();
+  expect(first.stderr).not.toContain('unhandled call');
+  expect(first.status).toBe(0);
+  expect(first.stderr).toContain('namespace qingyu does not exist yet: created it as the manifests define it');
+  const calls = cluster.calls();
+  const created = calls.findIndex((c) => c.endsWith('apply --server-side --field-manager=qingyu-deploy -f -'));
+  expect(created).toBeGreaterThanOrEqual(0);
+  expect(created).toBeLessThan(calls.findIndex((c) => c.includes('create secret generic')));
+  expect(cluster.secretData('mongodb-root')).toBeDefined();
+
+  // a second run finds it and changes nothing
+  cluster.remove('calls');
+  const second = createSecrets();
+  expect(second.status).toBe(0);
+  expect(second.stderr).not.toContain('namespace qingyu does not exist');
+  expect(cluster.calls().filter((c) => / apply /.test(c))).toEqual([]);
+});
+
 test('never overwrites an existing value; adds only the keys a Secret lacks', () => {
   cluster.secret('mongodb-root', { password: 'existing-password' });
   cluster.secret('go-backend-secrets', { 'jwt-secret': 'existing-jwt' });
