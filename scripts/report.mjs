@@ -4,7 +4,9 @@
 // - a Mermaid diagram of the workloads, their Services and ports, and the allowed flows
 //   (from the NetworkPolicies in the output; from the env host:port values when there are none);
 // - a capacity table: CPU and memory requests and limits, and storage, at the minimum and at the
-//   maximum HPA scale.
+//   maximum HPA scale, of the Deployments, StatefulSets and DaemonSets and of the pods the
+//   Prometheus Operator runs for a Prometheus resource (counted as lib/capacity.ts counts them
+//   for the namespace's ResourceQuota).
 //
 // Each environment is synthesized into a temporary directory with `scripts/synth.mjs --output`
 // (or `--dist DIR` reports one directory rendered earlier). `--write` replaces the marked section
@@ -81,19 +83,49 @@ export function podResources(podSpec) {
   return sum;
 }
 
+/** The port of the Prometheus container the operator runs (its Service's `web` target). */
+const PROMETHEUS_WEB_PORT = { name: 'web', containerPort: 9090 };
+
+/**
+ * The pods the Prometheus Operator runs for a Prometheus resource, as lib/capacity.ts counts them
+ * for the ResourceQuota: `spec.replicas` pods of the Prometheus container with `spec.resources`
+ * and the config-reloader sidecar, which it counts with no resources of its own; one volume from
+ * `spec.storage.volumeClaimTemplate` each. The labels are the operator's, which override
+ * `spec.podMetadata`'s. Change both together: test/ops/report.test.ts compares them.
+ */
+function prometheusPods(o) {
+  const name = o.metadata.name;
+  return {
+    podSpec: {
+      containers: [
+        { name: 'prometheus', resources: o.spec?.resources, ports: [PROMETHEUS_WEB_PORT] },
+        { name: 'config-reloader' },
+      ],
+    },
+    labels: { ...(o.spec?.podMetadata?.labels ?? {}), [NAME]: 'prometheus', 'app.kubernetes.io/instance': name, prometheus: name },
+    claimTemplates: o.spec?.storage?.volumeClaimTemplate ? [o.spec.storage.volumeClaimTemplate] : [],
+  };
+}
+
+/** Pod spec, pod labels and volume claim templates of a workload kind, or undefined. */
+function podsOf(o) {
+  if (o.kind === 'Prometheus') return prometheusPods(o);
+  if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)) return undefined;
+  return { podSpec: podSpecOf(o), labels: o.spec?.template?.metadata?.labels ?? {}, claimTemplates: o.spec?.volumeClaimTemplates ?? [] };
+}
+
 /** Workloads with scale, resources and storage; Services with ports; for one rendered directory. */
 export function model(objects) {
   const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
   const workloads = objects
-    .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
-    .map((o) => {
+    .map((o) => ({ o, pods: podsOf(o) }))
+    .filter(({ pods }) => pods)
+    .map(({ o, pods: { podSpec, labels, claimTemplates } }) => {
       const hpa = hpas.find((h) => h.spec?.scaleTargetRef?.kind === o.kind && h.spec?.scaleTargetRef?.name === o.metadata.name);
       const fixed = o.spec?.replicas ?? 1;
       const min = hpa ? (hpa.spec.minReplicas ?? 1) : fixed;
       const max = hpa ? hpa.spec.maxReplicas : fixed;
-      const podSpec = podSpecOf(o);
-      const storagePerReplica = (o.spec?.volumeClaimTemplates ?? []).reduce((acc, t) => acc + bytes(t.spec?.resources?.requests?.storage), 0);
-      const labels = o.spec?.template?.metadata?.labels ?? {};
+      const storagePerReplica = claimTemplates.reduce((acc, t) => acc + bytes(t.spec?.resources?.requests?.storage), 0);
       return {
         kind: o.kind,
         name: o.metadata.name,
@@ -305,7 +337,7 @@ export function report(rendered) {
         diagram.text,
         '```',
         '',
-        'Capacity (CPU in cores; storage is the persistent volumes the StatefulSets claim):',
+        'Capacity (CPU in cores; storage is the persistent volumes the StatefulSets and Prometheus claim):',
         '',
         capacityTable(c),
       ].join('\n'),

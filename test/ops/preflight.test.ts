@@ -92,16 +92,20 @@ describe('preflight against a cluster', () => {
 
   test('names a missing CRD and how to install it', () => {
     cluster.set('crds', 'gateway.networking.k8s.io\tHTTPRoute\tv1,\tTrue\n');
-    const [f] = failures();
-    expect(f.message).toBe('ServiceMonitor.monitoring.coreos.com is not installed (the manifests use monitoring.coreos.com/v1 ServiceMonitor)');
-    expect(f.fix).toContain('prometheus-operator');
+    const crds = failures().filter((v) => v.check === 'CRDs');
+    expect(crds.map((v) => v.message)).toEqual([
+      'Prometheus.monitoring.coreos.com is not installed (the manifests use monitoring.coreos.com/v1 Prometheus)',
+      'ServiceMonitor.monitoring.coreos.com is not installed (the manifests use monitoring.coreos.com/v1 ServiceMonitor)',
+    ]);
+    for (const f of crds) expect(f.fix).toContain('prometheus-operator');
   });
 
   test('fails on a CRD that is not Established or does not serve the version', () => {
-    cluster.set('crds', 'monitoring.coreos.com\tServiceMonitor\tv1,\tFalse\n');
-    expect(failures()[0].message).toContain('not Established');
-    cluster.set('crds', 'monitoring.coreos.com\tServiceMonitor\tv1alpha1,\tTrue\n');
-    expect(failures()[0].message).toContain('does not serve v1');
+    const prometheus = 'monitoring.coreos.com\tPrometheus\tv1,\tTrue\n';
+    cluster.set('crds', `${prometheus}monitoring.coreos.com\tServiceMonitor\tv1,\tFalse\n`);
+    expect(failures().map((v) => v.message)).toEqual(['ServiceMonitor.monitoring.coreos.com is installed but not Established']);
+    cluster.set('crds', `${prometheus}monitoring.coreos.com\tServiceMonitor\tv1alpha1,\tTrue\n`);
+    expect(failures().map((v) => v.message)).toEqual(['ServiceMonitor.monitoring.coreos.com does not serve v1 (served: v1alpha1)']);
   });
 
   test('names a Secret that lacks a key, with the command that adds it', () => {

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { computeCapacity } from '../../lib/capacity';
 import { FIXTURE_RELEASE, ROOT } from './fixtures/fake-cluster';
 
 // `npm run report` on the fixture release: the diagram's flows come from the NetworkPolicies
@@ -24,15 +26,40 @@ test('draws workloads, Services and the flows the NetworkPolicies allow', () => 
   expect(r.stdout).toMatch(/x_\d -->\|"8080\/TCP"\| s_go_backend/);
   expect(r.stdout).toContain('[["ingress-nginx/all pods"]]');
   expect(r.stdout).toContain('w_go_backend -->|"443/TCP"| x_');
+  // the Prometheus Operator's pods, selected by the operator's labels
+  expect(r.stdout).toContain('w_prometheus["platform<br/>Prometheus ×2"]');
+  expect(r.stdout).toContain('s_prometheus -.-> w_prometheus');
 });
 
 test('sums capacity per pod (an init container counts alone) and at the minimum and maximum scale', () => {
   // mongodb: containers 0.5 + 0.05 CPU requested, the init container 2 alone: the pod needs 2
   expect(r.stdout).toContain('| mongodb | StatefulSet | 3 | 2 / 2.2 | 2.06 GiB / 4.13 GiB | 50 GiB |');
   expect(r.stdout).toContain('| go-backend | Deployment | 3–10 | 0.25 / 1 | 256 MiB / 512 MiB | 0 |');
-  // 3 x 2 + 3 x 0.25 = 6.75 at minimum; 3 x 2 + 10 x 0.25 = 8.5 at maximum; 3 x 50 GiB of volumes
-  expect(r.stdout).toContain('| minimum (HPA min) | 6 | 6.75 | 9.6 | 6.94 GiB | 13.88 GiB | 150 GiB |');
-  expect(r.stdout).toContain('| maximum (HPA max) | 13 | 8.5 | 16.6 | 8.69 GiB | 17.38 GiB | 150 GiB |');
+  expect(r.stdout).toContain('| platform | Prometheus | 2 | 0.5 / 1 | 1 GiB / 2 GiB | 20 GiB |');
+  // 3 x 2 + 3 x 0.25 + 2 x 0.5 = 7.75 at minimum; 3 x 2 + 10 x 0.25 + 2 x 0.5 = 9.5 at maximum;
+  // 3 x 50 GiB + 2 x 20 GiB of volumes
+  expect(r.stdout).toContain('| minimum (HPA min) | 8 | 7.75 | 11.6 | 8.94 GiB | 17.88 GiB | 190 GiB |');
+  expect(r.stdout).toContain('| maximum (HPA max) | 15 | 9.5 | 18.6 | 10.69 GiB | 21.38 GiB | 190 GiB |');
+});
+
+test('counts a Prometheus as lib/capacity.ts does for the ResourceQuota: replicas, resources, sidecar, volumes', () => {
+  const yaml = readFileSync(join(FIXTURE_RELEASE, 'dist', '0005-monitoring.k8s.yaml'), 'utf8');
+  const prometheus = parseAllDocuments(yaml).map((d) => d.toJS()).filter((o) => o.kind === 'Prometheus');
+  expect(prometheus).toHaveLength(1);
+  const code = `import { readFileSync } from 'node:fs';
+    import { capacity, model } from '${join(ROOT, 'scripts/report.mjs')}';
+    process.stdout.write(JSON.stringify(capacity(model(JSON.parse(readFileSync(0, 'utf8')))).max));`;
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', input: JSON.stringify(prometheus) });
+  expect(out.stderr).toBe('');
+  const reported = JSON.parse(out.stdout);
+  const quota = computeCapacity(prometheus);
+  expect(quota.pods).toBe(2);
+  expect(reported.pods).toBe(quota.pods);
+  expect(reported.cpuReq * 1000).toBeCloseTo(quota.requests.cpuMillis);
+  expect(reported.cpuLim * 1000).toBeCloseTo(quota.limits.cpuMillis);
+  expect(reported.memReq / 2 ** 20).toBeCloseTo(quota.requests.memoryMiB);
+  expect(reported.memLim / 2 ** 20).toBeCloseTo(quota.limits.memoryMiB);
+  expect(reported.storage / 2 ** 30).toBeCloseTo(quota.storageGiB);
 });
 
 test('falls back to env host:port values for the flows when there are no NetworkPolicies', () => {
