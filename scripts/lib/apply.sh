@@ -181,12 +181,20 @@ qy_endpoint_verdicts() {
 
 # Polls the Services until all have ready endpoints, for at most QINGYU_ENDPOINT_WAIT seconds
 # (default 120: endpoints follow readiness by a few seconds) and never past the deadline.
+# Prints the verdicts on stdout (callers capture them); while it waits, which Services it waits
+# for on stderr, like the rollout waits: when that list changes, and every 30 s.
 qy_wait_endpoints() {
-  local verdicts until=$(($(date +%s) + ${QINGYU_ENDPOINT_WAIT:-120}))
+  local verdicts waiting now shown='' shown_at=0 until=$(($(date +%s) + ${QINGYU_ENDPOINT_WAIT:-120}))
   ((until > QY_DEADLINE)) && until=$QY_DEADLINE
   while :; do
     verdicts=$(qy_endpoint_verdicts "$(qy_endpoint_counts)")
-    if ! grep -q '^FAIL' <<<"$verdicts" || (($(date +%s) >= until)); then break; fi
+    now=$(date +%s)
+    if ! grep -q '^FAIL' <<<"$verdicts" || ((now >= until)); then break; fi
+    waiting=$(awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }' <<<"$verdicts")
+    if [[ $waiting != "$shown" ]] || ((now - shown_at >= 30)); then
+      printf 'waiting for ready endpoints of %s (up to %ds more)\n' "$(qy_join ', ' "$waiting")" $((until - now)) | qy_progress
+      shown=$waiting shown_at=$now
+    fi
     sleep "${QY_POLL_SECONDS:-5}"
   done
   printf '%s\n' "$verdicts"

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeCluster, FIXTURE_RELEASE } from './fixtures/fake-cluster';
+import { FakeCluster, FIXTURE_RELEASE, ROOT } from './fixtures/fake-cluster';
 
 // scripts/deploy.sh end to end against the fake kubectl, deploying the fixture release.
 
@@ -79,4 +80,34 @@ test('on a first deploy into a new namespace, lists every object as created inst
   expect(r.stderr).toContain('namespace qingyu does not exist yet: everything will be created:\n    + Namespace qingyu\n');
   expect(r.stderr).toContain('    + StatefulSet mongodb\n');
   expect(cluster.calls().filter((c) => c.includes(' diff '))).toEqual([]);
+});
+
+describe('the endpoint wait', () => {
+  // qy_wait_endpoints as deploy.sh and rollback.sh call it, `health=$(qy_wait_endpoints)`: the
+  // verdicts on stdout, what it waits for on stderr. The pods become ready at the first pause.
+  const waitEndpoints = () => {
+    const facts = join(cluster.dir, 'facts.tsv');
+    writeFileSync(facts, spawnSync('node', [join(ROOT, 'scripts/lib/manifests.mjs'), 'facts', join(FIXTURE_RELEASE, 'dist')], { encoding: 'utf8' }).stdout);
+    return cluster.bash(
+      `QY_NAMESPACE=qingyu QY_FACTS='${facts}' QY_STEP_START=$(qy_now) QY_DEADLINE=$(($(date +%s) + 60))
+      sleep() { printf 'mongodb\tRRR\ngo-backend\tRRR\nprometheus\tRR\n' >"$FAKE_KUBE/endpoints"; }
+      qy_wait_endpoints`,
+      { QINGYU_ENDPOINT_WAIT: '60' },
+    );
+  };
+  const passes = ['PASS\tendpoints\tService mongodb: 3 ready endpoint(s)\t', 'PASS\tendpoints\tService go-backend: 3 ready endpoint(s)\t', 'PASS\tendpoints\tService prometheus: 2 ready endpoint(s)\t'];
+
+  test('shows on stderr which Services it is still waiting for, and returns only the verdicts', () => {
+    cluster.set('endpoints', 'mongodb\tRRR\ngo-backend\tNNN\nprometheus\tNR\n');
+    const r = waitEndpoints();
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^ {2}\[\+\d+\.\ds\] waiting for ready endpoints of go-backend \(up to \d+s more\)\n$/);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([...passes].sort());
+  });
+
+  test('prints nothing while waiting when the endpoints are ready at once', () => {
+    const r = waitEndpoints();
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([...passes].sort());
+  });
 });
