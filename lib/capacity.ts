@@ -69,6 +69,18 @@ function peakPods(objects: readonly any[], o: any): number {
   return replicas + surge;
 }
 
+/**
+ * The pod the operator runs for a Prometheus resource, as far as resources go: the `prometheus`
+ * container with `spec.resources`, the sidecars and init containers the resource overrides
+ * (merged by name into the operator's), and the operator's config-reloader sidecar when it is
+ * not overridden (then it gets the LimitRange defaults).
+ */
+export function prometheusPodSpec(o: any): { containers: any[]; initContainers: any[] } {
+  const sidecars: any[] = o.spec.containers ?? [];
+  const reloader = sidecars.some((c) => c.name === 'config-reloader') ? [] : [{ name: 'config-reloader', resources: undefined }];
+  return { containers: [{ name: 'prometheus', resources: o.spec.resources }, ...sidecars, ...reloader], initContainers: o.spec.initContainers ?? [] };
+}
+
 export function computeCapacity(objects: readonly any[]): Capacity {
   let requests = zero();
   let limits = zero();
@@ -83,8 +95,7 @@ export function computeCapacity(objects: readonly any[]): Capacity {
       spec = o.spec.template.spec;
       count = peakPods(objects, o);
     } else if (o.kind === 'Prometheus') {
-      // Operator-managed pods: the CR's resources plus the config-reloader sidecar (LimitRange defaults).
-      spec = { containers: [{ resources: o.spec.resources }, { resources: undefined }] };
+      spec = prometheusPodSpec(o);
       count = o.spec.replicas ?? 1;
     } else continue;
     requests = add(requests, podTotals(spec, 'requests'), count);

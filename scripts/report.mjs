@@ -96,11 +96,15 @@ const PROMETHEUS_WEB_PORT = { name: 'web', containerPort: 9090 };
 function prometheusPods(o) {
   const name = o.metadata.name;
   return {
+    // As lib/capacity.ts prometheusPodSpec counts it for the ResourceQuota: the overridden
+    // sidecars and init containers, and the config-reloader's LimitRange defaults if it is not.
     podSpec: {
       containers: [
         { name: 'prometheus', resources: o.spec?.resources, ports: [PROMETHEUS_WEB_PORT] },
-        { name: 'config-reloader' },
+        ...(o.spec?.containers ?? []),
+        ...((o.spec?.containers ?? []).some((c) => c.name === 'config-reloader') ? [] : [{ name: 'config-reloader' }]),
       ],
+      initContainers: o.spec?.initContainers ?? [],
     },
     labels: { ...(o.spec?.podMetadata?.labels ?? {}), [NAME]: 'prometheus', 'app.kubernetes.io/instance': name, prometheus: name },
     claimTemplates: o.spec?.storage?.volumeClaimTemplate ? [o.spec.storage.volumeClaimTemplate] : [],

@@ -204,7 +204,7 @@ qy_store_release_in_cluster() {
   tar -czf "$archive" -C "$dir/dist" .
   qy_kubectl create configmap "${QY_RELEASE_PREFIX}${id}" -n "$QY_NAMESPACE" \
     --from-file=dist.tar.gz="$archive" --from-file=release.env="$dir/release.env" \
-    --dry-run=client -o yaml | qy_kubectl apply --server-side --field-manager=qingyu-deploy -f - >/dev/null
+    --dry-run=client -o yaml | qy_kubectl apply --server-side "--field-manager=${QY_FIELD_MANAGER}" -f - >/dev/null
   qy_label_release_in_cluster "$id" "$status"
   local old
   old=$(qy_release_records "$QY_ENV" | awk -F'\t' '$1 ~ /^[0-9]+$/ { print $1 }' | sort -un |

@@ -35,11 +35,12 @@ test('sums capacity per pod (an init container counts alone) and at the minimum 
   // mongodb: containers 0.5 + 0.05 CPU requested, the init container 2 alone: the pod needs 2
   expect(r.stdout).toContain('| mongodb | StatefulSet | 3 | 2 / 2.2 | 2.06 GiB / 4.13 GiB | 50 GiB |');
   expect(r.stdout).toContain('| go-backend | Deployment | 3–10 | 0.25 / 1 | 256 MiB / 512 MiB | 0 |');
-  expect(r.stdout).toContain('| platform | Prometheus | 2 | 0.5 / 1 | 1 GiB / 2 GiB | 20 GiB |');
-  // 3 x 2 + 3 x 0.25 + 2 x 0.5 = 7.75 at minimum; 3 x 2 + 10 x 0.25 + 2 x 0.5 = 9.5 at maximum;
+  // Prometheus: 0.5 CPU + its config-reloader sidecar's 0.01 (the resource overrides it by name)
+  expect(r.stdout).toContain('| platform | Prometheus | 2 | 0.51 / 1.1 | 1.05 GiB / 2.06 GiB | 20 GiB |');
+  // 3 x 2 + 3 x 0.25 + 2 x 0.51 = 7.77 at minimum; 3 x 2 + 10 x 0.25 + 2 x 0.51 = 9.52 at maximum;
   // 3 x 50 GiB + 2 x 20 GiB of volumes
-  expect(r.stdout).toContain('| minimum (HPA min) | 8 | 7.75 | 11.6 | 8.94 GiB | 17.88 GiB | 190 GiB |');
-  expect(r.stdout).toContain('| maximum (HPA max) | 15 | 9.5 | 18.6 | 10.69 GiB | 21.38 GiB | 190 GiB |');
+  expect(r.stdout).toContain('| minimum (HPA min) | 8 | 7.77 | 11.8 | 9.04 GiB | 18 GiB | 190 GiB |');
+  expect(r.stdout).toContain('| maximum (HPA max) | 15 | 9.52 | 18.8 | 10.79 GiB | 21.5 GiB | 190 GiB |');
 });
 
 test('counts a Prometheus as lib/capacity.ts does for the ResourceQuota: replicas, resources, sidecar, volumes', () => {
