@@ -123,16 +123,18 @@ setup_cluster() {
 # The environment's rendered YAML (for its namespace and the stand-in Pods).
 render() { qy_synth "$E2E_ENV" "$work/dist"; }
 
-# The namespace exists before the first deploy (create-secrets.sh writes into it); the deploy
-# then applies its labels. The TLS Secret of the Ingress: self-signed for the host.
+# A new environment: create-secrets.sh creates the namespace as the manifests define it (the
+# deploy then takes it over) and the Secrets. The TLS Secret of the Ingress: self-signed.
 prepare_namespace() {
-  kc create namespace "$NS"
+  bash "$QY_VERIFY_REPO/scripts/create-secrets.sh" --env "$E2E_ENV" --release-dir "$work"
+  kc get namespace "$NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}' | grep -qx restricted ||
+    { echo "create-secrets.sh did not create namespace $NS with its Pod Security labels"; return 1; }
+  # The stand-in Pods below run as the namespace's default ServiceAccount.
   local deadline=$((SECONDS + 60))
   until kc get serviceaccount default -n "$NS" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || { echo "no default ServiceAccount in $NS"; return 1; }
     sleep 0.5
   done
-  bash "$QY_VERIFY_REPO/scripts/create-secrets.sh" --env "$E2E_ENV" --release-dir "$work"
   local name host
   while IFS=$'\t' read -r name; do
     host="$(node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" | awk -F'\t' '$1 == "ingress-host" { print $2; exit }')"
