@@ -5,7 +5,7 @@ import { MonitoringConfig } from '../config';
 import { Component, Endpoint } from './component';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 import { imageName, imageVersion } from './image';
-import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
+import { addServiceMonitor, metricsService, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './pod-defaults';
 import { SECRETS, secretKeyRef } from './secrets';
 import { tcpLiveness } from './probes';
@@ -130,14 +130,7 @@ export class Grafana extends Component {
       data: { 'dashboards.yaml': providerYaml },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name: this.name, labels: { [METRICS_SERVICE_LABEL]: 'true' } },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selector,
-        ports: [{ name: GRAFANA_PORT.name, port: GRAFANA_PORT.port, targetPort: k8s.IntOrString.fromString(GRAFANA_PORT.name), protocol: 'TCP' }],
-      },
-    });
+    this.service = metricsService(this, GRAFANA_PORT);
 
     const env: Record<string, string> = {
       GF_PATHS_DATA: PATHS.data,

@@ -1,10 +1,11 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { MonitoringConfig, NetworkConfig } from '../config';
+import { namespacedApiIdentity } from './api-identity';
 import { Component } from './component';
 import { connectToKubernetesApi } from './flows';
 import { imageName, imageVersion } from './image';
-import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
+import { addServiceMonitor, metricsService, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-defaults';
 
 const k8s = kplus.k8s;
@@ -60,30 +61,10 @@ export class KubeStateMetrics extends Component {
   constructor(scope: Construct, id: string, props: KubeStateMetricsProps) {
     super(scope, id, { name: 'kube-state-metrics', component: 'monitoring', version: imageVersion(props.config.image) });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name },
-      automountServiceAccountToken: false,
-    });
     const byGroup = new Map<string, string[]>();
     for (const r of RESOURCES) byGroup.set(r.apiGroup, [...(byGroup.get(r.apiGroup) ?? []), r.name]);
-    new k8s.KubeRole(this, 'role', {
-      metadata: { name: this.name },
-      rules: [...byGroup].map(([group, resources]) => ({ apiGroups: [group], resources, verbs: ['list', 'watch'] })),
-    });
-    new k8s.KubeRoleBinding(this, 'role-binding', {
-      metadata: { name: this.name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
-      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: props.namespace }],
-    });
-
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name: this.name, labels: { [METRICS_SERVICE_LABEL]: 'true' } },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selector,
-        ports: [{ name: KSM_METRICS_PORT.name, port: KSM_METRICS_PORT.port, targetPort: k8s.IntOrString.fromString(KSM_METRICS_PORT.name), protocol: 'TCP' }],
-      },
-    });
+    namespacedApiIdentity(this, props.namespace, [...byGroup].map(([group, resources]) => ({ apiGroups: [group], resources, verbs: ['list', 'watch'] })));
+    this.service = metricsService(this, KSM_METRICS_PORT);
 
     const probe = (path: string, port: string, failureThreshold: number): kplus.k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString(port) },

@@ -1,3 +1,4 @@
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
 import { Component } from './component';
@@ -62,6 +63,26 @@ export function addServiceMonitor(scope: Construct, id: string, props: ServiceMo
           honorLabels: props.honorLabels ?? false,
         },
       ],
+    },
+  });
+}
+
+/**
+ * The ClusterIP Service named after `component` that selects its pods on one named port and is
+ * labelled as the component's metrics Service (what `addServiceMonitor` selects).
+ */
+export function metricsService(
+  component: Component,
+  port: { readonly name: string; readonly port: number },
+  spec: Pick<k8s.ServiceSpec, 'sessionAffinity'> = {},
+): k8s.KubeService {
+  return new k8s.KubeService(component, 'service', {
+    metadata: { name: component.name, labels: { [METRICS_SERVICE_LABEL]: 'true' } },
+    spec: {
+      type: 'ClusterIP',
+      selector: component.selector,
+      ports: [{ name: port.name, port: port.port, targetPort: k8s.IntOrString.fromString(port.name), protocol: 'TCP' }],
+      ...spec,
     },
   });
 }

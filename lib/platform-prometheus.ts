@@ -8,14 +8,13 @@ import {
   PrometheusSpecServiceDiscoveryRole,
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../imports/prometheus-monitoring.coreos.com';
+import { namespacedApiIdentity } from './api-identity';
 import { Component, Endpoint, LABEL } from './component';
 import { connectToKubernetesApi } from './flows';
 import { imageName, imageVersion } from './image';
-import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from './metrics';
+import { addServiceMonitor, metricsService, MetricsScraper } from './metrics';
 import { PlatformChart } from './platform-chart';
 import { podDisruptionBudget, preferredHostAntiAffinity, spreadConstraints } from './pod-defaults';
-
-const k8s = kplus.k8s;
 
 /** Port of the Prometheus web UI and API (the operator's `web` port). */
 export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;
@@ -85,25 +84,13 @@ export class PlatformPrometheus extends Component {
     }
     this.scraper = { peer: { kind: 'component', component: this }, selectionLabels: props.selectionLabels };
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name },
-      // The token is mounted by the Prometheus resource below, the only pod that needs it.
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubeRole(this, 'role', {
-      metadata: { name: this.name },
-      rules: [
-        // serviceDiscoveryRole EndpointSlice: no access to the older Endpoints API is needed.
-        { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
-      ],
-    });
-    new k8s.KubeRoleBinding(this, 'role-binding', {
-      metadata: { name: this.name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
-      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: props.namespace }],
-    });
+    // The token is mounted by the Prometheus resource below, the only pod that needs it.
+    namespacedApiIdentity(this, props.namespace, [
+      // serviceDiscoveryRole EndpointSlice: no access to the older Endpoints API is needed.
+      { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+    ]);
 
     const onlyOurNamespace = { matchLabels: { 'kubernetes.io/metadata.name': props.namespace } };
     const selectPlatform = { matchLabels: { ...props.selectionLabels } };
@@ -157,16 +144,8 @@ export class PlatformPrometheus extends Component {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name: this.name, labels: { [METRICS_SERVICE_LABEL]: 'true' } },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selector,
-        ports: [{ name: PROMETHEUS_PORT.name, port: PROMETHEUS_PORT.port, targetPort: k8s.IntOrString.fromString(PROMETHEUS_PORT.name), protocol: 'TCP' }],
-        // Queries of one dashboard hit the same replica, so graphs do not jump between replicas.
-        sessionAffinity: 'ClientIP',
-      },
-    });
+    // Queries of one dashboard hit the same replica, so graphs do not jump between replicas.
+    this.service = metricsService(this, PROMETHEUS_PORT, { sessionAffinity: 'ClientIP' });
 
     if (c.replicas > 1) {
       this.podDisruptionBudget = podDisruptionBudget(this, 'pdb', { name: this.name, selector: this.selector });
