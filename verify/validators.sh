@@ -4,11 +4,15 @@
 #   bash verify/validators.sh          (npm run verify:validators)
 #
 # Tools (pinned below, installed once into ${QINGYU_CACHE:-~/.cache/qingyu}, never into the repo):
-#   kubeconform          strict schema validation against Kubernetes 1.27 and the CRDs in
-#                        ../shared/crds, with schemas generated offline by verify/gen-schemas.mjs
+#   kubeconform          strict schema validation against each Kubernetes version checked and the
+#                        CRDs in ../shared/crds, with schemas generated offline by
+#                        verify/gen-schemas.mjs from ../shared/k8s-schemas/v<version>
 #   kube-score           reliability and security scoring
 #   checkov              security policies (CKV_K8S_*)
-#   kubernetes-validate  a second, independent strict schema validation (Kubernetes 1.27)
+#   kubernetes-validate  a second, independent strict schema validation, per version checked
+# The Kubernetes versions checked are the oldest and the newest the platform supports, read from
+# scripts/lib/preflight.sh (QY_MIN_KUBE_MINOR, QY_MAX_KUBE_MINOR_EXCLUSIVE): 1.27.0 and 1.36.0.
+# The two schema tools run once per version, each run a row of the summary table.
 # Polaris and kube-linter are not used: their Go modules are not served by the module proxy
 # reachable here (see verify/README.md).
 #
@@ -16,7 +20,8 @@
 # Kind/name REASON"). Exits non-zero on any finding that is not excepted.
 #
 # Environment: QINGYU_CACHE, QINGYU_SHARED, QINGYU_VERIFY_ENVS, QINGYU_VERIFY_DIST (see
-# verify/lib/common.sh), QINGYU_VERIFY_TOOLS (default: all four, space-separated).
+# verify/lib/common.sh), QINGYU_VERIFY_TOOLS (default: all four, space-separated),
+# QINGYU_VERIFY_K8S_VERSIONS (default: the oldest and newest supported, e.g. "1.27.0 1.36.0").
 set -euo pipefail
 QY_VERIFY_NAME=verify:validators
 # shellcheck source=verify/lib/common.sh
@@ -26,13 +31,26 @@ KUBECONFORM_VERSION=v0.7.0
 KUBE_SCORE_VERSION=v1.20.0
 CHECKOV_VERSION=3.3.30
 KUBERNETES_VALIDATE_VERSION=1.37.0
-K8S_SCHEMA_VERSION=v1.27.0
 
 read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score checkov kubernetes-validate}"
 started=$SECONDS
 verify="$QY_VERIFY_REPO/verify"
 cache="$QY_VERIFY_CACHE"
 mkdir -p "$cache/bin"
+
+# The Kubernetes versions the schema tools check: the two ends of the range the deploy preflight
+# accepts, so that the claim and the proof stay in step (raise the range there, and this needs
+# ../shared/k8s-schemas for the new end).
+if [[ -n "${QINGYU_VERIFY_K8S_VERSIONS:-}" ]]; then
+  read -r -a k8s_versions <<<"$QINGYU_VERIFY_K8S_VERSIONS"
+else
+  preflight="$QY_VERIFY_REPO/scripts/lib/preflight.sh"
+  min="$(sed -n 's/^QY_MIN_KUBE_MINOR=\([0-9]\{1,\}\).*/\1/p' "$preflight")"
+  max="$(sed -n 's/^QY_MAX_KUBE_MINOR_EXCLUSIVE=\([0-9]\{1,\}\).*/\1/p' "$preflight")"
+  [[ -n "$min" && -n "$max" ]] || qy_die "cannot read the supported Kubernetes range from $preflight"
+  k8s_versions=("1.$min.0" "1.$((max - 1)).0")
+fi
+((${#k8s_versions[@]} > 0)) || qy_die "QINGYU_VERIFY_K8S_VERSIONS names no version"
 
 # --- installs (idempotent; a half-finished install is never taken for a finished one) -----------
 go_tool() { # NAME MODULE/PATH VERSION -> path of the binary
@@ -67,16 +85,18 @@ py_tool() { # NAME PACKAGE VERSION -> path of the console script NAME
   printf '%s\n' "$venv/bin/$name"
 }
 
-# Generated schemas, keyed by the generator and its inputs: regenerated when any of them changes.
+# schemas_dir VERSION: kubeconform's schemas for Kubernetes VERSION (1.27.0) and the CRDs, keyed by
+# the generator and its inputs: regenerated when any of them changes (~1 s).
 schemas_dir() {
-  local defs="$QY_VERIFY_SHARED/k8s-schemas/$K8S_SCHEMA_VERSION/_definitions.json"
+  local version="v$1"
+  local defs="$QY_VERIFY_SHARED/k8s-schemas/$version/_definitions.json"
   [[ -f "$defs" ]] || qy_die "no $defs (set QINGYU_SHARED)"
   local key
   key="$({
     cat "$verify/gen-schemas.mjs" "$defs"
     find "$QY_VERIFY_SHARED/crds" -name '*.yaml' -print0 | sort -z | xargs -0 cat
   } | sha256sum | cut -c1-16)"
-  local dir="$cache/schemas/$K8S_SCHEMA_VERSION-$key"
+  local dir="$cache/schemas/$version-$key"
   if [[ ! -f "$dir/.done" ]]; then
     rm -rf "$dir"
     node "$verify/gen-schemas.mjs" "$defs" "$QY_VERIFY_SHARED/crds" "$dir" >&2 || qy_die "schema generation failed"
@@ -102,26 +122,39 @@ for tool in "${tools[@]}"; do
     *) qy_die "unknown tool $tool" ;;
   esac
 done
-schemas=""
-[[ " ${tools[*]} " == *" kubeconform "* ]] && schemas="$(schemas_dir)"
+# A check is a tool, or a tool and the Kubernetes version it validates against (TOOL@VERSION).
+checks=()
+declare -A schemas
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    kubeconform | kubernetes-validate)
+      for version in "${k8s_versions[@]}"; do
+        checks+=("$tool@$version")
+        if [[ "$tool" == kubeconform ]]; then schemas[$version]="$(schemas_dir "$version")"; fi
+      done
+      ;;
+    *) checks+=("$tool") ;;
+  esac
+done
 QY_CRD_GROUPS="$(sed -n 's/^  group:[[:space:]]*//p' "$QY_VERIFY_SHARED"/crds/*/*.yaml | sort -u | tr '\n' ' ')"
 export QY_CRD_GROUPS
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-validators.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# run_tool TOOL DIST RAW: run one tool on one directory of YAML, its output into RAW.
+# run_tool TOOL[@VERSION] DIST RAW: run one check on one directory of YAML, its output into RAW.
 # The tools' own exit codes are not trusted for the verdict: findings.mjs decides.
 run_tool() {
-  local tool="$1" dist="$2" raw="$3"
+  local tool="${1%@*}" version="" dist="$2" raw="$3"
+  [[ "$1" == *@* ]] && version="${1#*@}"
   local args
   mapfile -t args < <(conf_args "$tool")
   local files=("$dist"/*.yaml)
   case "$tool" in
     kubeconform)
-      "${bin[$tool]}" -strict -output json -verbose \
-        -schema-location "$schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-        -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
+      "${bin[$tool]}" -strict -output json -verbose -kubernetes-version "$version" \
+        -schema-location "${schemas[$version]}/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        -schema-location "${schemas[$version]}/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
         "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
       ;;
     kube-score)
@@ -133,7 +166,7 @@ run_tool() {
         --output json "${args[@]}" --directory "$dist" >"$raw" 2>"$raw.err" || true
       ;;
     kubernetes-validate)
-      "${bin[$tool]}" "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
+      "${bin[$tool]}" --kubernetes-version "$version" "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
       ;;
   esac
   if [[ ! -s "$raw" ]]; then
@@ -149,39 +182,44 @@ for env in "${QY_VERIFY_ENVS[@]}"; do
   qy_synth "$env" "$dist"
   qy_objects "$dist" >"$work/$env/objects.tsv"
   total="$(wc -l <"$work/$env/objects.tsv")"
-  for tool in "${tools[@]}"; do
-    raw="$work/$env/$tool.out"
-    result="$work/$env/$tool.findings"
-    if ! run_tool "$tool" "$dist" "$raw" ||
+  for check in "${checks[@]}"; do
+    tool="${check%@*}"
+    raw="$work/$env/$check.out"
+    result="$work/$env/$check.findings"
+    # One exceptions file per tool: an exception holds for every Kubernetes version checked.
+    if ! run_tool "$check" "$dist" "$raw" ||
       ! node "$verify/lib/findings.mjs" "$tool" "$raw" "$verify/$tool.conf" "$work/$env/objects.tsv" "$env" >"$result"; then
-      qy_log "$env: $tool did not run; its output:"
+      qy_log "$env: ${check/@/ } did not run; its output:"
       sed 's/^/    /' "$raw" "$raw.err" 2>/dev/null | head -n 40 >&2
-      accepted[$env.$tool]="error"
-      findings[$tool]=$((${findings[$tool]:-0} + 1))
+      accepted[$env.$check]="error"
+      findings[$check]=$((${findings[$check]:-0} + 1))
       failed=1
       continue
     fi
     n="$(grep -c '^finding' "$result" || true)"
     x="$(grep -c '^excepted' "$result" || true)"
-    accepted[$env.$tool]="$(awk -F'\t' '$1 == "accepted" { print $2 "/" $4 }' "$result")"
-    findings[$tool]=$((${findings[$tool]:-0} + n))
-    excepted[$tool]=$((${excepted[$tool]:-0} + x))
+    accepted[$env.$check]="$(awk -F'\t' '$1 == "accepted" { print $2 "/" $4 }' "$result")"
+    findings[$check]=$((${findings[$check]:-0} + n))
+    excepted[$check]=$((${excepted[$check]:-0} + x))
     if ((n > 0)); then
       failed=1
-      printf '\n%s on %s: %d finding(s)\n' "$tool" "$env" "$n"
+      printf '\n%s on %s: %d finding(s)\n' "${check/@/ }" "$env" "$n"
       awk -F'\t' '$1 == "finding" { printf "  %-36s %-50s %s\n", $2, $3, $4 }' "$result"
     fi
   done
   [[ "$total" -gt 0 ]] || { qy_log "$env: no objects"; failed=1; }
 done
 
-printf '\nverify:validators (%ds): objects accepted per environment, findings per tool\n' $((SECONDS - started))
-printf '  %-20s' tool
+printf '\nverify:validators (%ds): objects accepted per environment, findings per tool and Kubernetes version\n' \
+  $((SECONDS - started))
+printf '  %-20s %-8s' tool k8s
 printf ' %-12s' "${QY_VERIFY_ENVS[@]}"
 printf ' %8s %8s\n' findings excepted
-for tool in "${tools[@]}"; do
-  printf '  %-20s' "$tool"
-  for env in "${QY_VERIFY_ENVS[@]}"; do printf ' %-12s' "${accepted[$env.$tool]:-?}"; done
-  printf ' %8s %8s\n' "${findings[$tool]:-0}" "${excepted[$tool]:-0}"
+for check in "${checks[@]}"; do
+  version=-
+  [[ "$check" == *@* ]] && version="${check#*@}"
+  printf '  %-20s %-8s' "${check%@*}" "$version"
+  for env in "${QY_VERIFY_ENVS[@]}"; do printf ' %-12s' "${accepted[$env.$check]:-?}"; done
+  printf ' %8s %8s\n' "${findings[$check]:-0}" "${excepted[$check]:-0}"
 done
 ((failed == 0)) || qy_die "findings that are not excepted (edit the code, or add a reasoned exception to verify/<tool>.conf)"
