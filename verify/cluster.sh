@@ -6,7 +6,11 @@
 # Per environment, on a fresh etcd + kube-apiserver (built from source by
 # verify/build-apiserver.sh, cached), listening on 127.0.0.1 only, with the CRDs from
 # ../shared/crds installed and Established:
-#   1. server-side dry run of all files, in file order, with strict field validation;
+#   1. the namespaces made for real, the dist's own Namespace objects applied as a deploy applies
+#      them (with their Pod Security labels: restricted), and a probe: a Deployment that breaks
+#      Pod Security restricted must draw the server's warning in each of them;
+#      then a server-side dry run of all files, in file order, with strict field validation,
+#      so that Pod Security judges every pod template under the dist's own labels;
 #   2. server-side apply for real, every object read back, a second apply that changes no
 #      object, a third that writes nothing (resourceVersions stay), an empty `kubectl diff`;
 #   3. with QINGYU_VERIFY_ROLLOUT=1: controllers, scheduler and KWOK fake nodes, every
@@ -65,6 +69,39 @@ kc() { "$kubectl_bin" --request-timeout=60s "$@"; }
 pki="$work/pki"
 make_pki "$pki" qingyu-verify
 
+# pod_security_probe LOGDIR NAMESPACE: the premise of the dry run, proved: a Deployment whose pod
+# template breaks Pod Security restricted (no securityContext at all) draws the server's warning in
+# NAMESPACE. Retried for up to 10 s: admission reads namespaces from a cache that can lag the
+# labels just written.
+pod_security_probe() {
+  local log="$1/pod-security-probe-$2" n
+  for ((n = 0; n < 20; n++)); do
+    kc create --dry-run=server -n "$2" -f - >"$log.out" 2>"$log.err" <<'EOF' || true
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: qingyu-verify-pod-security-probe
+spec:
+  selector:
+    matchLabels:
+      app: qingyu-verify-pod-security-probe
+  template:
+    metadata:
+      labels:
+        app: qingyu-verify-pod-security-probe
+    spec:
+      containers:
+        - name: probe
+          image: registry.invalid/probe:0
+EOF
+    grep -q 'would violate PodSecurity "restricted' "$log.err" && return 0
+    sleep 0.5
+  done
+  qy_log "namespace $2: a pod template that breaks Pod Security restricted drew no warning:"
+  sed 's/^/    /' "$log.err" "$log.out" >&2
+  return 1
+}
+
 # checked LOGFILE KUBECTL-ARGS...: run kubectl; fail on a non-zero exit or any warning.
 checked() {
   local log="$1"
@@ -93,14 +130,25 @@ prove() {
   export KUBECONFIG="$dir/cluster/kubeconfig"
   start_cluster "$dir/cluster" "$pki" verify
 
-  # Namespaces first: every namespace the objects name must exist before a dry run. One the
-  # dist declares keeps its own Pod Security labels (its apply sets them); one it only names
-  # gets enforce=restricted. warn=… makes the server check pod templates (Deployments,
-  # StatefulSets) too: enforce alone only judges Pods, and no controller makes Pods here.
-  local ns declared enforce warn
+  # Namespaces first, for real: every namespace the objects name must exist before a dry run,
+  # and a dry run persists nothing, so a Namespace dry-run with the rest would leave its Pod
+  # Security labels unset and nothing would be judged. The dist's own Namespace objects are
+  # applied as written, as a deploy applies them before the rest (scripts/lib/apply.sh); a
+  # namespace the objects only name is created with enforce=restricted. warn=<enforce level> is
+  # added where the dist sets none: warn makes the server judge pod templates (Deployments,
+  # StatefulSets), which enforce alone does not (it judges Pods, and no controller makes Pods
+  # here). The platform enforces restricted: the live labels must say so, and a probe proves
+  # that the server judges pod templates under them before the dry run counts.
+  local ssa=(apply --server-side "--field-manager=$FIELD_MANAGER" --validate=strict)
+  qy_objects --documents Namespace "$dist" >"$dir/namespaces.yaml" || return 1
+  if [[ -s "$dir/namespaces.yaml" ]]; then
+    checked "$dir/logs/namespaces" "${ssa[@]}" -f "$dir/namespaces.yaml" ||
+      { qy_log "$env: the dist's Namespaces were rejected"; return 1; }
+  fi
+  local ns declared enforce warn live
   while IFS= read -r ns; do
-    kc create namespace "$ns" >/dev/null || return 1
     declared="$(awk -F'\t' -v n="$ns" '$3 == "Namespace" && $5 == n' "$dir/objects.tsv")"
+    [[ -n "$declared" ]] || kc create namespace "$ns" >/dev/null || return 1
     enforce="$(cut -f6 <<<"$declared")"
     warn="$(cut -f7 <<<"$declared")"
     if [[ -z "$declared" || "$enforce" == - ]]; then
@@ -110,13 +158,21 @@ prove() {
     if [[ -z "$declared" || "$warn" == - ]]; then
       kc label namespace "$ns" "pod-security.kubernetes.io/warn=$enforce" >/dev/null || return 1
     fi
+    live="$(kc get namespace "$ns" \
+      -o 'jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce} {.metadata.labels.pod-security\.kubernetes\.io/warn}')" ||
+      return 1
+    if [[ "$live" != "restricted restricted" ]]; then
+      qy_log "$env: namespace $ns has Pod Security enforce and warn '$live'; the platform requires restricted for both"
+      return 1
+    fi
+    pod_security_probe "$dir/logs" "$ns" || return 1
   done < <(awk -F'\t' '$3 == "Namespace" { print $5 } $4 != "-" { print $4 }' "$dir/objects.tsv" | sort -u)
 
   # One kubectl call per step over the whole directory: kubectl reads a directory's files in
   # name order, which is the apply order the file numbers give.
-  local apply=(apply --server-side "--field-manager=$FIELD_MANAGER" --validate=strict -f "$dist")
+  local apply=("${ssa[@]}" -f "$dist")
   checked "$dir/logs/dry-run" "${apply[@]}" --dry-run=server ||
-    { qy_log "$env: rejected by the server dry run"; return 1; }
+    { qy_log "$env: rejected by the server dry run (Pod Security restricted judges every pod template)"; return 1; }
   checked "$dir/logs/apply-1" "${apply[@]}" ||
     { qy_log "$env: rejected on apply"; return 1; }
 
@@ -170,7 +226,7 @@ prove() {
   fi
 
   stop_cluster
-  summary+=("$(printf '%-12s %3d objects accepted: dry run, apply, read back, re-apply unchanged, diff empty%s (%ds)' \
+  summary+=("$(printf '%-12s %3d objects accepted: dry run under Pod Security restricted, apply, read back, re-apply unchanged, diff empty%s (%ds)' \
     "$env" "$count" "$rolled" $((SECONDS - t0)))")
 }
 

@@ -35,7 +35,8 @@ qy_synth() {
   compgen -G "$out/*.yaml" >/dev/null || qy_die "synth of $env produced no YAML in $out"
 }
 
-# qy_objects DIR: file, apiVersion, kind, namespace, name, enforce label (tab-separated).
+# qy_objects DIR: file, apiVersion, kind, namespace, name, enforce and warn labels (tab-separated);
+# qy_objects --documents KIND DIR: the documents of one kind (see lib/objects.mjs).
 qy_objects() { node "$QY_VERIFY_REPO/verify/lib/objects.mjs" "$@"; }
 
 # qy_free_port: an unused TCP port on 127.0.0.1.

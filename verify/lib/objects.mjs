@@ -6,6 +6,10 @@
 // namespace is "-" for cluster-scoped objects (or objects that name none); enforce and warn are
 // a Namespace's pod-security.kubernetes.io/{enforce,warn} labels, "-" otherwise. Used by the verify/
 // scripts, which need to know what the files hold without a cluster.
+//
+//   node verify/lib/objects.mjs --documents <Kind> <dir-or-file>...
+//   -> the documents of that kind, as one YAML stream (verify/cluster.sh applies the
+//      Namespaces this way before anything else)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -22,8 +26,13 @@ function files(path) {
     .map((f) => join(path, f));
 }
 
+const args = process.argv.slice(2);
+const documentsOf = args[0] === '--documents' ? args[1] : undefined;
+const paths = documentsOf === undefined ? args : args.slice(2);
+
 const rows = [];
-for (const file of process.argv.slice(2).flatMap(files)) {
+const documents = [];
+for (const file of paths.flatMap(files)) {
   for (const doc of YAML.parseAllDocuments(readFileSync(file, 'utf8'))) {
     if (doc.errors.length) {
       process.stderr.write(`${file}: ${doc.errors[0].message}\n`);
@@ -31,9 +40,14 @@ for (const file of process.argv.slice(2).flatMap(files)) {
     }
     const o = doc.toJS();
     if (!o) continue;
+    if (documentsOf !== undefined) {
+      if (o.kind === documentsOf) documents.push(YAML.stringify(o));
+      continue;
+    }
     const md = o.metadata ?? {};
     const pss = (mode) => (o.kind === 'Namespace' ? (md.labels?.[`pod-security.kubernetes.io/${mode}`] ?? '-') : '-');
     rows.push([file, o.apiVersion, o.kind, md.namespace ?? '-', md.name, pss('enforce'), pss('warn')].join('\t'));
   }
 }
-process.stdout.write(rows.length ? `${rows.join('\n')}\n` : '');
+if (documentsOf !== undefined) process.stdout.write(documents.join('---\n'));
+else process.stdout.write(rows.length ? `${rows.join('\n')}\n` : '');
