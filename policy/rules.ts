@@ -317,6 +317,37 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    id: 'ports-and-env-resolve',
+    protects: 'probes and Services aimed at ports no container opens, and settings silently overwritten',
+    source: 'kube-linter liveness-port, readiness-port, startup-port, duplicate-env-var; kube-score service-targets-pod',
+    fix: "name a port the container declares in every probe and every Service targetPort; set each env variable once",
+    check: (objects) => {
+      const out: Array<{ object: string; message: string }> = [];
+      const declares = (c: any, port: unknown) =>
+        (c.ports ?? []).some((p: any) => (typeof port === 'number' ? p.containerPort === port : p.name === port));
+      out.push(...perContainer(objects, (c) => {
+        for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+          const port = c[kind]?.httpGet?.port ?? c[kind]?.tcpSocket?.port ?? c[kind]?.grpc?.port;
+          if (port !== undefined && !declares(c, port)) return `${kind} targets port ${port}, which the container does not declare`;
+        }
+        const names = (c.env ?? []).map((e: any) => e.name);
+        const twice = names.find((n: string, i: number) => names.indexOf(n) !== i);
+        return twice ? `env ${twice} is set twice` : undefined;
+      }));
+      const all = pods(objects);
+      for (const svc of objects.filter((o) => o.kind === 'Service' && o.spec.selector)) {
+        const selected = all.filter((p) => selects(svc.spec.selector, p.labels));
+        for (const port of svc.spec.ports ?? []) {
+          const target = port.targetPort ?? port.port;
+          if (selected.length > 0 && !selected.some((p) => containersOf(p.spec).some((c) => declares(c, target)))) {
+            out.push({ object: ref(svc), message: `port ${port.name ?? port.port} targets ${target}, which no selected container declares` });
+          }
+        }
+      }
+      return out;
+    },
+  },
+  {
     id: 'network-isolation',
     protects: 'lateral movement from one compromised pod to every other',
     source: 'kube-score pod-networkpolicy; kube-linter non-isolated-pod; Polaris missingNetworkPolicy; CKV2_K8S_6',

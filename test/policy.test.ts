@@ -84,6 +84,11 @@ const BREAKAGES: Record<string, Array<[string, Mutation]>> = {
   'spread-replicas': [['no spread', (o) => delete pod(o).topologySpreadConstraints]],
   'zero-downtime-rollout': [['Recreate', (o) => (deployment(o).spec.strategy = { type: 'Recreate' })]],
   'selectors-resolve': [['Service selects nothing', (o) => (o.find((x) => x.kind === 'Service')!.spec.selector = { 'app.kubernetes.io/name': 'nope' })]],
+  'ports-and-env-resolve': [
+    ['a probe on an undeclared port', (o) => (main(o).readinessProbe.httpGet.port = 'admin')],
+    ['an env variable set twice', (o) => main(o).env.push({ name: 'LOG_LEVEL', value: 'info' }, { name: 'LOG_LEVEL', value: 'debug' })],
+    ['a Service targeting an undeclared port', (o) => (o.find((x) => x.kind === 'Service')!.spec.ports[0].targetPort = 'metrics')],
+  ],
   'network-isolation': [['no default deny', without('NetworkPolicy')]],
   'internal-services': [['LoadBalancer', (o) => (o.find((x) => x.kind === 'Service')!.spec.type = 'LoadBalancer')]],
   'ingress-tls-no-snippets': [['no TLS', (o) => delete o.find((x) => x.kind === 'Ingress')!.spec.tls], ['snippet', (o) => (o.find((x) => x.kind === 'Ingress')!.metadata.annotations = { 'nginx.ingress.kubernetes.io/configuration-snippet': 'x' })]],
