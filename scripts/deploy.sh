@@ -140,6 +140,7 @@ qy_step_done 'ready'
 # ---- 3. diff ------------------------------------------------------------------------------
 qy_step 'What will change (kubectl diff, and what pruning deletes)'
 diff_rc=0
+qy_force_conflicts_after_drift
 qy_show_diff || diff_rc=$?
 ((diff_rc == 2)) && exit 3
 live_release=$(qy_live_release)

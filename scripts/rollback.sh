@@ -154,7 +154,7 @@ if [[ $MODE == undo ]]; then
     fi
   done
   qy_step_done 'rolled back'
-  qy_log "${QY_GREEN}Apps rolled back.${QY_RESET} The next deploy brings them back in line with the code; it needs --force-conflicts, as rollout undo now owns the pod templates (total $(qy_elapsed "$QY_SCRIPT_START"))"
+  qy_log "${QY_GREEN}Apps rolled back.${QY_RESET} The next deploy brings them back in line with the code (total $(qy_elapsed "$QY_SCRIPT_START"))"
   exit 0
 fi
 
@@ -184,6 +184,7 @@ qy_step_done 'ready'
 
 qy_step "What will change (back to release ${TO})"
 diff_rc=0
+qy_force_conflicts_after_drift
 qy_show_diff || diff_rc=$?
 ((diff_rc == 2)) && exit 3
 qy_step_done 'changes shown above'

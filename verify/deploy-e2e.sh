@@ -214,9 +214,9 @@ prune_and_check() {
   [[ $PRUNE_CONFIGMAP != - ]] || { echo "release 1 has no ConfigMap to remove"; return 1; }
   kc get configmap "$PRUNE_CONFIGMAP" -n "$NS" -o name
   before="$(kc get pvc -n "$NS" -o name | sort)"
-  # --force-conflicts: step 4's `kubectl rollout undo` owns the app images now (field manager
-  # "kubectl"); a deploy without it stops at the diff with exit 3 on those conflicts.
-  deploy --release-dir "$dir" --force-conflicts
+  # Step 4's `kubectl rollout undo` owns the app images now: the deploy must see the drift and
+  # take them back by itself (no --force-conflicts here).
+  deploy --release-dir "$dir"
   if kc get configmap "$PRUNE_CONFIGMAP" -n "$NS" -o name 2>/dev/null; then
     echo "ConfigMap $PRUNE_CONFIGMAP is still in the cluster: it was not pruned"
     return 1

@@ -33,6 +33,18 @@ qy_apply_members_args() {
 
 qy_has_files() { compgen -G "$1/*.yaml" >/dev/null; }
 
+# After `rollback.sh --apps-only`, kubectl's rollout undo owns the app pod templates (the namespace
+# carries qingyu.io/drift until the next apply), so a plain server-side apply stops at that
+# conflict. The apply that ends the drift takes the fields back: --force-conflicts, said aloud.
+qy_force_conflicts_after_drift() {
+  [[ ${QY_FORCE_CONFLICTS:-false} == true ]] && return 0
+  local drift
+  drift=$(qy_kubectl get namespace "$QY_NAMESPACE" -o jsonpath='{.metadata.annotations.qingyu\.io/drift}' 2>/dev/null) || return 0
+  [[ -n $drift ]] || return 0
+  qy_info "the namespace records drift (${drift}): this apply takes the fields back (--force-conflicts)"
+  QY_FORCE_CONFLICTS=true
+}
+
 # Shows what the apply would change: `kubectl diff` of every object, then what pruning would
 # delete (a server-side dry run of the ApplySet apply). Returns 0 when there is nothing to do,
 # 1 when there are changes, 2 when the diff itself failed.
@@ -45,16 +57,18 @@ qy_show_diff() {
     QY_PRUNES=''
     return 1
   fi
-  # --force-conflicts as the apply will use it: without it the diff fails on fields another
-  # manager took (e.g. `kubectl rollout undo` of rollback.sh --apps-only owns the app images).
-  local force=()
-  [[ ${QY_FORCE_CONFLICTS:-false} == true ]] && force=(--force-conflicts)
+  # The diff takes the apply's own flags (field manager, --force-conflicts), minus pruning.
   if qy_has_files "$QY_WORK/apply/outside"; then
-    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" "${force[@]}" -f "$QY_WORK/apply/outside" || rc=$?
+    qy_apply_outside_args
+    qy_kubectl diff "${QY_ARGS[@]:1}" || rc=$?
   fi
   if qy_has_files "$QY_WORK/apply/members"; then
-    local mrc=0
-    qy_kubectl diff --server-side "--field-manager=${QY_FIELD_MANAGER}" "${force[@]}" -n "$QY_NAMESPACE" -f "$QY_WORK/apply/members" || mrc=$?
+    local mrc=0 arg args=()
+    qy_apply_members_args
+    for arg in "${QY_ARGS[@]:1}"; do
+      [[ $arg == --prune || $arg == --applyset=* ]] || args+=("$arg")
+    done
+    qy_kubectl diff "${args[@]}" || mrc=$?
     ((mrc > rc)) && rc=$mrc
   fi
   if ((rc > 1)); then

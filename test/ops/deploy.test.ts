@@ -15,6 +15,23 @@ const deploy = (...args: string[]) =>
   cluster.run('deploy.sh', ['--env', 'production', '--release-dir', FIXTURE_RELEASE, '--yes', '--no-public-check', '--timeout', '1m', ...args]);
 const applies = () => cluster.calls().filter((c) => / apply /.test(c) && !c.includes('--dry-run') && !c.includes(' -f -'));
 
+test('after a rollout undo (qingyu.io/drift), diffs and applies with --force-conflicts and says why', () => {
+  cluster.set('drift', 'apps rolled back with rollout undo at 2026-11-29T08:00:00Z; release 1 manifests no longer match');
+  const r = deploy();
+  expect(r.status).toBe(0);
+  expect(r.stderr).toContain('the namespace records drift (apps rolled back with rollout undo');
+  const diffs = cluster.calls().filter((c) => / diff /.test(c));
+  expect(diffs.length).toBeGreaterThan(0);
+  for (const call of [...diffs, ...applies()]) expect(call).toContain('--force-conflicts');
+  // the diff gets the apply's flags, without pruning
+  for (const call of diffs) expect(call).not.toMatch(/--prune|--applyset/);
+});
+
+test('without drift, never forces conflicts', () => {
+  deploy();
+  expect(cluster.calls().filter((c) => c.includes('--force-conflicts'))).toEqual([]);
+});
+
 test('applies the never-pruned objects first, then the namespace as an ApplySet with --prune, and records the release', () => {
   const r = deploy();
   expect(r.stderr).not.toContain('unhandled call');
