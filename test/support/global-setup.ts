@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_ENVIRONMENTS, SHARED_OUTPUT_DIR_VARIABLE, synthesizeUncached } from './synth';
+import { ALL_OUTPUTS, SHARED_OUTPUT_DIR_VARIABLE, synthesize } from './synth';
 
-/** Synthesizes each environment once for the whole run; workers inherit the directory. */
+/** Synthesizes each environment and variant once for the whole run; workers inherit the directory. */
 export default function globalSetup(): void {
   const dir = mkdtempSync(join(tmpdir(), 'qingyu-jest-'));
-  for (const env of ALL_ENVIRONMENTS) writeFileSync(join(dir, `${env}.json`), JSON.stringify(synthesizeUncached(env)));
+  for (const output of ALL_OUTPUTS) writeFileSync(join(dir, `${output}.json`), JSON.stringify(synthesize(output)));
   process.env[SHARED_OUTPUT_DIR_VARIABLE] = dir;
 }

@@ -35,10 +35,10 @@ export function synthesize(inputs: ConfigInputs | EnvironmentName | VariantName 
   const hit = cache.get(key);
   if (hit) return hit;
   const shared = process.env[SHARED_OUTPUT_DIR_VARIABLE];
-  const result = isVariant(inputs)
-    ? synthesizeConfig(VARIANTS[inputs]())
-    : shared && typeof inputs === 'string' && existsSync(join(shared, `${inputs}.json`))
-      ? (JSON.parse(readFileSync(join(shared, `${inputs}.json`), 'utf8')) as Synthesized)
+  const result = shared && typeof inputs === 'string' && existsSync(join(shared, `${inputs}.json`))
+    ? (JSON.parse(readFileSync(join(shared, `${inputs}.json`), 'utf8')) as Synthesized)
+    : isVariant(inputs)
+      ? synthesizeConfig(VARIANTS[inputs]())
       : synthesizeUncached(inputs);
   cache.set(key, result);
   return result;
@@ -48,8 +48,8 @@ function isVariant(inputs: unknown): inputs is VariantName {
   return typeof inputs === 'string' && inputs in VARIANTS;
 }
 
-/** Synthesizes without any cache (the global setup uses it). */
-export function synthesizeUncached(inputs: ConfigInputs | EnvironmentName): Synthesized {
+/** Synthesizes an environment or config inputs without any cache. */
+function synthesizeUncached(inputs: ConfigInputs | EnvironmentName): Synthesized {
   return synthesizeConfig(loadConfig(typeof inputs === 'string' ? { QINGYU_ENV: inputs } : inputs));
 }
 
