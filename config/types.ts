@@ -156,7 +156,8 @@ export interface NetworkConfig {
    * discovery, kube-state-metrics). NetworkPolicies match the endpoint after the `kubernetes`
    * Service is resolved, so list the API server's own addresses (`kubectl get endpointslices -n
    * default -l kubernetes.io/service-name=kubernetes`) and the port it listens on (443 on most
-   * managed clusters, 6443 on kubeadm). Narrow the default any-address once you know them.
+   * managed clusters, 6443 on kubeadm). The environments allow any address (0.0.0.0/0) on both
+   * ports; narrow it once you know them.
    */
   readonly kubernetesApi: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
 }

@@ -189,7 +189,7 @@ export function platformAlertGroups(o: AlertRuleOptions): AlertGroup[] {
         for: '0m',
         severity: 'warning',
         summary: 'Redis {{ $labels.pod }} evicted {{ $value | humanize }} keys in 10 minutes',
-        description: 'Redis reached maxmemory and evicted keys with a TTL (volatile-lru): cache entries, and user sessions before their expiry, which logs those users out.',
+        description: 'Redis reached maxmemory and evicted keys under its maxmemory-policy: cache entries, and with a volatile-* policy also user sessions before their expiry, which logs those users out.',
       },
     ],
   });

@@ -73,7 +73,7 @@ function peakPods(objects: readonly any[], o: any): number {
  * The pod the operator runs for a Prometheus resource, as far as resources go: the `prometheus`
  * container with `spec.resources`, the sidecars and init containers the resource overrides
  * (merged by name into the operator's), and the operator's config-reloader sidecar when it is
- * not overridden (then it gets the LimitRange defaults).
+ * not overridden (then counted as nothing here: the platform always overrides it).
  */
 export function prometheusPodSpec(o: any): { containers: any[]; initContainers: any[] } {
   const sidecars: any[] = o.spec.containers ?? [];

@@ -89,7 +89,7 @@ const PROMETHEUS_WEB_PORT = { name: 'web', containerPort: 9090 };
 /**
  * The pods the Prometheus Operator runs for a Prometheus resource, as lib/capacity.ts counts them
  * for the ResourceQuota: `spec.replicas` pods of the Prometheus container with `spec.resources`
- * and the config-reloader sidecar, which it counts with no resources of its own; one volume from
+ * and the sidecars and init containers the resource overrides (the config-reloader); one volume from
  * `spec.storage.volumeClaimTemplate` each. The labels are the operator's, which override
  * `spec.podMetadata`'s. Change both together: test/ops/report.test.ts compares them.
  */
@@ -97,7 +97,7 @@ function prometheusPods(o) {
   const name = o.metadata.name;
   return {
     // As lib/capacity.ts prometheusPodSpec counts it for the ResourceQuota: the overridden
-    // sidecars and init containers, and the config-reloader's LimitRange defaults if it is not.
+    // sidecars and init containers, and an empty config-reloader if it is not overridden.
     podSpec: {
       containers: [
         { name: 'prometheus', resources: o.spec?.resources, ports: [PROMETHEUS_WEB_PORT] },

@@ -31,8 +31,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=verify/lib/apiserver.sh
 source "$QY_VERIFY_REPO/verify/lib/apiserver.sh"
 
-# Same field manager as scripts/lib/apply.sh, so the proof applies the way a deploy does.
-FIELD_MANAGER=qingyu-deploy
+# The deploy's field manager (scripts/lib/common.sh), so the proof applies the way a deploy does.
+FIELD_MANAGER="$(sed -n 's/^QY_FIELD_MANAGER=//p' "$QY_VERIFY_REPO/scripts/lib/common.sh")"
+[[ -n $FIELD_MANAGER ]] || qy_die "no QY_FIELD_MANAGER in scripts/lib/common.sh"
 started=$SECONDS
 
 for tool in node openssl diff; do
