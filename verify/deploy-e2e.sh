@@ -46,8 +46,6 @@ mapfile -t bins < <(bash "$QY_VERIFY_REPO/verify/build-apiserver.sh" --controlle
 kube_apiserver="${bins[0]}/kube-apiserver"
 kubectl_bin="${bins[0]}/kubectl"
 etcd_bin="${bins[1]}/etcd"
-# KWOK's pod IPs: not loopback, which EndpointSlices reject (the deploy checks endpoints).
-export ROLLOUT_POD_CIDR=10.244.0.1/16
 # shellcheck source=verify/lib/rollout.sh
 source "$QY_VERIFY_REPO/verify/lib/rollout.sh"
 
@@ -121,7 +119,10 @@ setup_cluster() {
 }
 
 # The environment's rendered YAML (for its namespace and the stand-in Pods).
-render() { qy_synth "$E2E_ENV" "$work/dist"; }
+render() {
+  qy_synth "$E2E_ENV" "$work/dist"
+  node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" >"$work/facts.tsv"
+}
 
 # A new environment: create-secrets.sh creates the namespace as the manifests define it (the
 # deploy then takes it over) and the Secrets. The TLS Secret of the Ingress: self-signed.
@@ -137,13 +138,12 @@ prepare_namespace() {
   done
   local name host
   while IFS=$'\t' read -r name; do
-    host="$(node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" | awk -F'\t' '$1 == "ingress-host" { print $2; exit }')"
+    host="$(awk -F'\t' '$1 == "ingress-host" { print $2; exit }' "$work/facts.tsv")"
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=${host:-localhost}" \
       -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
     kc create secret tls "$name" -n "$NS" --cert "$work/tls.crt" --key "$work/tls.key"
     rm -f "$work/tls.key" "$work/tls.crt"
-  done < <(node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" |
-    awk -F'\t' '$1 == "secret" && $3 == "kubernetes.io/tls" && $4 != "cert-manager" { print $2 }')
+  done < <(awk -F'\t' '$1 == "secret" && $3 == "kubernetes.io/tls" && $4 != "cert-manager" { print $2 }' "$work/facts.tsv")
   e2e_standin_pods "$NS" "$work/dist"
 }
 
@@ -236,8 +236,8 @@ prune_and_check() {
 step "start the cluster, controllers, KWOK nodes" setup_cluster
 mapfile -t pids <"$work/pids"
 step "render $E2E_ENV" render
-NS="$(node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" | awk -F'\t' '$1 == "namespace" { print $2; exit }')"
-mapfile -t APPS < <(node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" | awk -F'\t' '$1 == "app-deployment" { print $2 }')
+NS="$(awk -F'\t' '$1 == "namespace" { print $2; exit }' "$work/facts.tsv")"
+mapfile -t APPS < <(awk -F'\t' '$1 == "app-deployment" { print $2 }' "$work/facts.tsv")
 [[ -n $NS && ${#APPS[@]} -gt 0 ]] || qy_die "cannot tell the namespace and the app Deployments of $E2E_ENV"
 step "namespace, create-secrets.sh, TLS Secret" prepare_namespace
 step "deploy.sh --tag v1.0.0 (release 1)" deploy_and_check v1.0.0 1

@@ -16,12 +16,9 @@ ROLLOUT_NODES=6        # two per zone
 ROLLOUT_VOLUMES=40     # static PersistentVolumes for the claims
 ROLLOUT_STORAGE_CLASS="" # their class: none binds to claims that name none (and no default class)
 ROLLOUT_TIMEOUT=180    # seconds for all rollouts of one environment
-# Pod IPs KWOK hands out. A loopback range is rejected in EndpointSlices, so Services get no
-# endpoints with it; verify/deploy-e2e.sh (which checks endpoints) sets a non-loopback range.
-ROLLOUT_POD_CIDR="${ROLLOUT_POD_CIDR:-127.0.100.1/24}"
-# Node leases that KWOK renews: without them the node lifecycle controller marks the fake nodes
-# (and so every Pod) NotReady 40 s after they are created, and a slow rollout never completes.
-ROLLOUT_KWOK_ARGS=(--node-lease-duration-seconds 40)
+# Pod IPs KWOK hands out: not loopback, which EndpointSlices reject (Services would get no
+# endpoints). Nothing listens on them; no packet is sent.
+ROLLOUT_POD_CIDR=10.244.0.1/16
 
 # kube_controller_manager DIR CTL_BIN LOGNAME CONTROLLERS
 kube_controller_manager() {
@@ -61,11 +58,13 @@ start_controllers() {
     --authentication-kubeconfig "$KUBECONFIG" --authorization-kubeconfig "$KUBECONFIG" \
     --leader-elect=false >"$dir/scheduler.log" 2>&1 &
   pids+=("$!")
+  # Node leases that KWOK renews: without them the node lifecycle controller marks the fake
+  # nodes (and so every Pod) NotReady 40 s after they are created, and a slow rollout never ends.
   "$kwok/kwok" --kubeconfig "$KUBECONFIG" --config "$dir/kwok.yaml" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 --cidr "$ROLLOUT_POD_CIDR" --server-address 127.0.0.1:"$(qy_free_port)" \
-    "${ROLLOUT_KWOK_ARGS[@]}" \
+    --node-lease-duration-seconds 40 \
     >"$dir/kwok.log" 2>&1 &
   pids+=("$!")
 }
