@@ -16,6 +16,7 @@ import {
   scratchVolume,
   spreadConstraints,
 } from './pod-defaults';
+import { httpProbe } from './probes';
 import { SecretKey, secretKeyRef, SecretSpec } from './secrets';
 
 const k8s = kplus.k8s;
@@ -105,13 +106,8 @@ export class AppService extends Component {
     });
 
     const { config } = props;
-    const probe = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number): kplus.k8s.Probe => ({
-      httpGet: { path: this.healthPath, port: k8s.IntOrString.fromString('http') },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds,
-      successThreshold: 1,
-    });
+    const probe = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(this.healthPath, 'http', periodSeconds, failureThreshold, timeoutSeconds);
 
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name: props.name },

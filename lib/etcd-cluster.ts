@@ -1,13 +1,11 @@
-import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { EtcdConfig } from '../config';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { PlatformChart } from './platform-chart';
 import { resourceRequirements, restrictedContainerSecurity } from './pod-defaults';
+import { httpProbe } from './probes';
 import { StatefulStore } from './stateful-store';
-
-const k8s = kplus.k8s;
 
 /** Ports of every etcd member. */
 export const ETCD_PORTS = { client: 2379, peer: 2380, metrics: 2381 } as const;
@@ -78,13 +76,8 @@ export class EtcdCluster extends StatefulStore {
     const peerUrl = (member: string) => `http://${member}.${headless}:${ETCD_PORTS.peer}`;
     const initialCluster = Array.from({ length: config.replicas }, (_, i) => `${name}-${i}=${peerUrl(`${name}-${i}`)}`).join(',');
 
-    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number): kplus.k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString('metrics') },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds,
-      successThreshold: 1,
-    });
+    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(path, 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
 
     super(scope, id, {
       name,

@@ -7,8 +7,8 @@ import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, metricsService, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from './pod-defaults';
+import { httpProbe, tcpLiveness } from './probes';
 import { SECRETS, secretKeyRef } from './secrets';
-import { tcpLiveness } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -148,13 +148,8 @@ export class Grafana extends Component {
       GF_NEWS_NEWS_FEED_ENABLED: 'false',
       GF_METRICS_ENABLED: 'true',
     };
-    const probe = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number): kplus.k8s.Probe => ({
-      httpGet: { path: '/api/health', port: k8s.IntOrString.fromString(GRAFANA_PORT.name) },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds,
-      successThreshold: 1,
-    });
+    const probe = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe('/api/health', GRAFANA_PORT.name, periodSeconds, failureThreshold, timeoutSeconds);
 
     // The datasource is read at start only: a change rolls the pod. Dashboards are re-read
     // from the mounted files every 30 seconds and need no restart.

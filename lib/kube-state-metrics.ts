@@ -7,6 +7,7 @@ import { connectToKubernetesApi } from './flows';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, metricsService, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from './pod-defaults';
+import { httpProbe } from './probes';
 
 const k8s = kplus.k8s;
 
@@ -66,13 +67,7 @@ export class KubeStateMetrics extends Component {
     namespacedApiIdentity(this, props.namespace, [...byGroup].map(([group, resources]) => ({ apiGroups: [group], resources, verbs: ['list', 'watch'] })));
     this.service = metricsService(this, KSM_METRICS_PORT);
 
-    const probe = (path: string, port: string, failureThreshold: number): kplus.k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString(port) },
-      periodSeconds: 10,
-      timeoutSeconds: 5,
-      failureThreshold,
-      successThreshold: 1,
-    });
+    const probe = (path: string, port: string, failureThreshold: number) => httpProbe(path, port, 10, failureThreshold, 5);
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name: this.name },
       spec: {

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ImageRef, MilvusConfig } from '../config';
+import { readAsset } from './assets';
 import { Endpoint } from './component';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { MinioStore } from './minio-store';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
+import { httpProbe, tcpLiveness } from './probes';
 import { secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
-import { tcpLiveness } from './probes';
-import { readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -99,13 +99,8 @@ export class MilvusStandalone extends StatefulStore {
     const script = readAsset('assets/milvus/create-bucket.sh');
     const scriptsConfigMap = `${name}-scripts`;
 
-    const healthz = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number): kplus.k8s.Probe => ({
-      httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('metrics') },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds,
-      successThreshold: 1,
-    });
+    const healthz = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe('/healthz', 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
 
     super(scope, id, {
       name,

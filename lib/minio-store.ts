@@ -1,13 +1,11 @@
-import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { MinioConfig } from '../config';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
+import { httpProbe } from './probes';
 import { SECRETS, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
-
-const k8s = kplus.k8s;
 
 /** The S3 API port; it also serves the health checks and the Prometheus metrics. */
 export const MINIO_API_PORT = 9000;
@@ -60,13 +58,8 @@ export class MinioStore extends StatefulStore {
       throw new Error(`'bucket' of MinIO must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit), got '${config.bucket}'`);
     }
     const credentials = SECRETS.minio;
-    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number): kplus.k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString('api') },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds,
-      successThreshold: 1,
-    });
+    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(path, 'api', periodSeconds, failureThreshold, timeoutSeconds);
 
     super(scope, id, {
       name: props.name ?? 'minio',

@@ -2,14 +2,14 @@ import { dirname } from 'node:path';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ImageRef, ResourceSpec, StorageSpec } from '../config';
+import { contentChecksum, readAsset } from './assets';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { PlatformChart } from './platform-chart';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
+import { httpProbe, tcpLiveness } from './probes';
 import { SECRETS, SecretSpec, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
-import { tcpLiveness } from './probes';
-import { contentChecksum, readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -151,9 +151,7 @@ export class MongoReplicaSet extends StatefulStore {
     // probe.sh runs mongosh with `db.adminCommand('ping')` (live) or a `db.hello()` check (ready),
     // stopped after 8 s, inside the probe's 10 s.
     const probe = (check: 'live' | 'ready') => ['bash', `${SCRIPTS_DIR}/probe.sh`, check, '8'];
-    const exporterProbe = (periodSeconds: number, failureThreshold: number): kplus.k8s.Probe => ({
-      httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds, failureThreshold, timeoutSeconds: 3, successThreshold: 1,
-    });
+    const exporterProbe = (periodSeconds: number, failureThreshold: number) => httpProbe('/', 'metrics', periodSeconds, failureThreshold);
     // mongosh writes its logs and history under $HOME; the image's HOME is the data volume.
     const home = { name: 'HOME', value: '/tmp' };
     const credentialItems = (secret: SecretSpec, dir: string) => ({

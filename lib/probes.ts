@@ -15,3 +15,14 @@ export function tcpLiveness(port: string, periodSeconds: number, failureThreshol
     successThreshold: 1,
   };
 }
+
+/** An HTTP GET probe of `path` on the container's port named `port`. */
+export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 3): kplus.k8s.Probe {
+  return {
+    httpGet: { path, port: kplus.k8s.IntOrString.fromString(port) },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds,
+    successThreshold: 1,
+  };
+}

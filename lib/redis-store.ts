@@ -1,13 +1,13 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { RedisConfig } from '../config';
+import { contentChecksum, readAsset } from './assets';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
+import { httpProbe, tcpLiveness } from './probes';
 import { SECRETS, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
-import { tcpLiveness } from './probes';
-import { contentChecksum, readAsset } from './assets';
 
 const k8s = kplus.k8s;
 
@@ -106,13 +106,7 @@ export class RedisStore extends StatefulStore {
       failureThreshold,
       successThreshold: 1,
     });
-    const exporterHealth = (periodSeconds: number, failureThreshold: number): kplus.k8s.Probe => ({
-      httpGet: { path: '/health', port: k8s.IntOrString.fromString('metrics') },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds: 3,
-      successThreshold: 1,
-    });
+    const exporterHealth = (periodSeconds: number, failureThreshold: number) => httpProbe('/health', 'metrics', periodSeconds, failureThreshold);
 
     super(scope, id, {
       name,
