@@ -36,15 +36,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/release.sh"
 
 QY_ENV=''
 QY_CONTEXT=''
-FORCE_CONTEXT=false
+QY_FORCE_CONTEXT=false
 RELEASE_DIR=''
-YES=false
+QY_YES=false
 OVERWRITE=()
 
 while (($# > 0)); do
   case $1 in
-    --env) qy_need_value "$@" && QY_ENV=$2 && shift ;;
-    --env=*) QY_ENV=${1#*=} ;;
     --overwrite)
       shift
       while (($# > 0)) && [[ $1 != --* ]]; do
@@ -54,17 +52,10 @@ while (($# > 0)); do
       ((${#OVERWRITE[@]} > 0)) || qy_die '--overwrite needs at least one Secret name' 2
       continue
       ;;
-    --context) qy_need_value "$@" && QY_CONTEXT=$2 && shift ;;
-    --force-context) FORCE_CONTEXT=true ;;
     --release-dir) qy_need_value "$@" && RELEASE_DIR=$2 && shift ;;
-    --yes | -y) YES=true ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
     *)
-      usage >&2
-      qy_die "unknown argument '$1'" 2
+      qy_common_option "$@"
+      shift $((QY_SHIFT - 1))
       ;;
   esac
   shift
@@ -112,7 +103,7 @@ QY_NAMESPACE=$(qy_facts namespace)
 CATALOGUE=$(qy_secret_catalogue)
 qy_step_done "$(qy_facts secret | grep -c . || true) Secret(s) in namespace ${QY_NAMESPACE}"
 
-verdict=$(qy_context_verdict "$QY_ENV" "$QY_CONTEXT" "$FORCE_CONTEXT")
+verdict=$(qy_context_verdict "$QY_ENV" "$QY_CONTEXT" "$QY_FORCE_CONTEXT")
 qy_print_verdicts "$verdict" || exit 3
 
 for name in "${OVERWRITE[@]}"; do
@@ -276,7 +267,7 @@ while IFS=$'\t' read -r -u 3 name type issuer _need _users; do
     create_secret "$name" "${wanted[@]}"
     qy_info "${name}: created with ${wanted[*]}"
   elif [[ $overwrite == true ]]; then
-    if [[ $YES != true ]]; then
+    if [[ $QY_YES != true ]]; then
       [[ -t 0 ]] || qy_die "not a terminal: pass --yes to overwrite ${name}" 3
       read -r -p "Replace every value of Secret ${name} in ${QY_NAMESPACE}? Running pods keep the old values until restarted. [y/N] " answer
       [[ $answer == y || $answer == yes ]] || {

@@ -48,35 +48,19 @@ PUBLIC_CHECK=true
 
 while (($# > 0)); do
   case $1 in
-    --env) qy_need_value "$@" && QY_ENV=$2 && shift ;;
-    --env=*) QY_ENV=${1#*=} ;;
     --tag) qy_need_value "$@" && TAG=$2 && shift ;;
     --tag=*) TAG=${1#*=} ;;
-    --context) qy_need_value "$@" && QY_CONTEXT=$2 && shift ;;
-    --context=*) QY_CONTEXT=${1#*=} ;;
-    --force-context) QY_FORCE_CONTEXT=true ;;
     --release-dir) qy_need_value "$@" && RELEASE_DIR=$2 && shift ;;
-    --check) CHECK_ONLY=true ;;
-    --yes | -y) QY_YES=true ;;
-    --timeout) qy_need_value "$@" && TIMEOUT=$2 && shift ;;
-    --timeout=*) TIMEOUT=${1#*=} ;;
     --force-conflicts) QY_FORCE_CONFLICTS=true ;;
-    --force-data-downgrade) FORCE_DATA_DOWNGRADE=true ;;
-    --no-public-check) PUBLIC_CHECK=false ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
     *)
-      usage >&2
-      qy_die "unknown argument '$1'" 2
+      qy_release_option "$@"
+      shift $((QY_SHIFT - 1))
       ;;
   esac
   shift
 done
 
 qy_check_env "$QY_ENV"
-[[ $TIMEOUT =~ ^[0-9]+[smh]?$ ]] || qy_die "--timeout: expected a duration like 600s, 10m or 1h, got '${TIMEOUT}'" 2
 [[ -z $TAG || -z $RELEASE_DIR ]] || qy_die '--tag and --release-dir exclude each other: a rendered release has its tag already' 2
 qy_require_command kubectl node tar base64 curl
 qy_make_workdir

@@ -49,27 +49,14 @@ PUBLIC_CHECK=true
 
 while (($# > 0)); do
   case $1 in
-    --env) qy_need_value "$@" && QY_ENV=$2 && shift ;;
-    --env=*) QY_ENV=${1#*=} ;;
     --to) qy_need_value "$@" && TO=$2 && shift ;;
     --to=*) TO=${1#*=} ;;
     --apps-only) APPS_ONLY=true ;;
     --deployment) qy_need_value "$@" && DEPLOYMENTS+=("$2") && shift ;;
-    --context) qy_need_value "$@" && QY_CONTEXT=$2 && shift ;;
-    --force-context) QY_FORCE_CONTEXT=true ;;
-    --check) CHECK_ONLY=true ;;
-    --yes | -y) QY_YES=true ;;
-    --timeout) qy_need_value "$@" && TIMEOUT=$2 && shift ;;
-    --force-data-downgrade) FORCE_DATA_DOWNGRADE=true ;;
     --list) LIST=true ;;
-    --no-public-check) PUBLIC_CHECK=false ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
     *)
-      usage >&2
-      qy_die "unknown argument '$1'" 2
+      qy_release_option "$@"
+      shift $((QY_SHIFT - 1))
       ;;
   esac
   shift
@@ -78,7 +65,6 @@ done
 [[ -n $QY_ENV ]] || qy_die '--env is required (production, staging or development)' 2
 qy_check_env "$QY_ENV"
 [[ -z $TO || $TO =~ ^[0-9]+$ ]] || qy_die "--to: a release id is a number, got '${TO}' (see --list)" 2
-[[ $TIMEOUT =~ ^[0-9]+[smh]?$ ]] || qy_die "--timeout: expected a duration like 600s, 10m or 1h, got '${TIMEOUT}'" 2
 ((${#DEPLOYMENTS[@]} == 0)) || [[ $APPS_ONLY == true ]] || qy_die '--deployment only goes with --apps-only' 2
 MODE=$(qy_rollback_mode "$APPS_ONLY" "$TO") || exit 2
 qy_require_command kubectl node tar base64 curl

@@ -17,6 +17,26 @@ qy_prepare_apply() {
   export QY_FACTS
 }
 
+# qy_release_option ARGS...: the options deploy.sh and rollback.sh share (--check, --timeout,
+# --force-data-downgrade, --no-public-check), then those of every script (qy_common_option).
+qy_release_option() {
+  QY_SHIFT=1
+  case $1 in
+    --check) CHECK_ONLY=true ;;
+    --timeout | --timeout=*)
+      if [[ $1 == --timeout ]]; then
+        qy_need_value "$@" && TIMEOUT=$2 && QY_SHIFT=2
+      else
+        TIMEOUT=${1#*=}
+      fi
+      [[ $TIMEOUT =~ ^[0-9]+[smh]?$ ]] || qy_die "--timeout: expected a duration like 600s, 10m or 1h, got '${TIMEOUT}'" 2
+      ;;
+    --force-data-downgrade) FORCE_DATA_DOWNGRADE=true ;;
+    --no-public-check) PUBLIC_CHECK=false ;;
+    *) qy_common_option "$@" ;;
+  esac
+}
+
 # The apply commands, as arrays, so that the diff, the dry run and the apply use the same flags.
 qy_apply_outside_args() {
   QY_ARGS=(apply --server-side "--field-manager=${QY_FIELD_MANAGER}")

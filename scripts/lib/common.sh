@@ -106,6 +106,30 @@ qy_need_value() {
   [[ $# -ge 2 && -n $2 && $2 != --* ]] || qy_die "$1 needs a value" 2
 }
 
+# qy_common_option ARGS...: parses the option at $1 that every operations script takes: --env,
+# --context (both also as --name=value), --force-context, --yes/-y, -h/--help; anything else
+# ends with the usage and exit 2. Sets QY_SHIFT to the number of arguments it used. Each script
+# matches its own options first and hands the rest here.
+qy_common_option() {
+  QY_SHIFT=1
+  case $1 in
+    --env) qy_need_value "$@" && QY_ENV=$2 && QY_SHIFT=2 ;;
+    --env=*) QY_ENV=${1#*=} ;;
+    --context) qy_need_value "$@" && QY_CONTEXT=$2 && QY_SHIFT=2 ;;
+    --context=*) QY_CONTEXT=${1#*=} ;;
+    --force-context) QY_FORCE_CONTEXT=true ;;
+    --yes | -y) QY_YES=true ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      qy_die "unknown argument '$1'" 2
+      ;;
+  esac
+}
+
 # Converts a duration like 90s, 10m, 1h or a bare number of seconds into seconds.
 qy_duration_seconds() {
   local d=$1
