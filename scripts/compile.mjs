@@ -51,7 +51,7 @@ export async function compile() {
     outbase: root,
     format: 'cjs',
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     sourcemap: false,
     logLevel: 'warning',
   });
