@@ -1,9 +1,11 @@
 import { Construct } from 'constructs';
+import { MinioConfig, S3ObjectStorageConfig } from '../config';
 import { EtcdCluster } from '../lib/etcd-cluster';
 import { MetricsScraper } from '../lib/metrics';
 import { MilvusStandalone } from '../lib/milvus-standalone';
 import { MinioStore } from '../lib/minio-store';
 import { PlatformChart, PlatformChartProps } from '../lib/platform-chart';
+import { SECRETS } from '../lib/secrets';
 
 export interface MilvusChartProps extends PlatformChartProps {
   readonly scraper: MetricsScraper;
@@ -18,7 +20,8 @@ export interface MilvusChartProps extends PlatformChartProps {
  */
 export class MilvusChart extends PlatformChart {
   public readonly etcd: EtcdCluster;
-  public readonly minio: MinioStore;
+  /** The in-cluster object store, when `milvus.objectStorage.type` is `minio`. */
+  public readonly minio?: MinioStore;
   /** Milvus; python-ai connects to `milvus.endpoint('grpc')`. */
   public readonly milvus: MilvusStandalone;
 
@@ -28,11 +31,14 @@ export class MilvusChart extends PlatformChart {
     const { scraper } = props;
 
     this.etcd = new EtcdCluster(this, 'etcd', { config: config.etcd, scraper });
-    this.minio = new MinioStore(this, 'minio', { config: config.minio, scraper });
+    const os = config.objectStorage;
+    if (os.type === 'minio') this.minio = new MinioStore(this, 'minio', { config: os, scraper });
     this.milvus = new MilvusStandalone(this, 'milvus', {
       config,
       etcd: this.etcd,
-      minio: this.minio,
+      objectStore: this.minio
+        ? { kind: 'minio', minio: this.minio, clientImage: (os as MinioConfig).clientImage }
+        : { kind: 's3', ...(os as S3ObjectStorageConfig), credentials: SECRETS.objectStore },
       scraper,
     });
   }

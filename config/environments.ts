@@ -1,14 +1,15 @@
 import {
   AppConfig,
   EnvironmentName,
-  ImageRef,
   MilvusConfig,
+  MinioConfig,
   MongoDbConfig,
   MonitoringConfig,
   PlatformConfig,
   RedisConfig,
   ResourceSpec,
 } from './types';
+import { IMAGES } from './images';
 
 /**
  * The three environments, as data. Production carries the design's values
@@ -30,27 +31,6 @@ export function resources(
     ephemeralStorageMiB: { request: ephemeralStorageMiB[0], limit: ephemeralStorageMiB[1] },
   };
 }
-
-const image = (repository: string, tag: string): ImageRef => ({ repository, tag });
-
-/** Application release shipped by default; CI overrides it with QINGYU_IMAGE_TAG. */
-const APP_RELEASE = 'v1.0.0';
-
-const IMAGES = {
-  goBackend: image('ghcr.io/qingyu-platform/go-backend', APP_RELEASE),
-  pythonAi: image('ghcr.io/qingyu-platform/python-ai', APP_RELEASE),
-  mongodb: image('mongo', '7.0.14'),
-  mongodbExporter: image('percona/mongodb_exporter', '0.40.0'),
-  redis: image('redis', '7.2.5'),
-  redisExporter: image('oliver006/redis_exporter', 'v1.62.0'),
-  milvus: image('milvusdb/milvus', 'v2.3.0'),
-  etcd: image('quay.io/coreos/etcd', 'v3.5.5'),
-  // The design's MinIO release; Docker Hub's minio/minio is gone, quay.io still serves it (see README).
-  minio: image('quay.io/minio/minio', 'RELEASE.2023-03-20T20-16-18Z'),
-  prometheus: image('quay.io/prometheus/prometheus', 'v2.54.1'),
-  grafana: image('grafana/grafana', '11.2.0'),
-  kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.17.0'),
-} as const;
 
 const productionGoBackend: AppConfig = {
   image: IMAGES.goBackend,
@@ -94,6 +74,16 @@ const productionRedis: RedisConfig = {
   exporter: { image: IMAGES.redisExporter, resources: resources([50, 200], [32, 64], [16, 64]) },
 };
 
+/** The design's in-cluster object store; `milvus.objectStorage` may name an external `s3` store instead. */
+const productionMinio: MinioConfig = {
+  type: 'minio',
+  image: IMAGES.minio,
+  clientImage: IMAGES.minioClient,
+  storage: { sizeGiB: 200 },
+  resources: resources([250, 1000], [512, 2048], [64, 512]),
+  bucket: 'milvus-bucket',
+};
+
 const productionMilvus: MilvusConfig = {
   image: IMAGES.milvus,
   storage: { sizeGiB: 50 },
@@ -105,12 +95,7 @@ const productionMilvus: MilvusConfig = {
     resources: resources([100, 1000], [256, 1024], [64, 512]),
     quotaBackendBytes: 4 * 1024 ** 3,
   },
-  minio: {
-    image: IMAGES.minio,
-    storage: { sizeGiB: 200 },
-    resources: resources([250, 1000], [512, 2048], [64, 512]),
-    bucket: 'milvus-bucket',
-  },
+  objectStorage: productionMinio,
 };
 
 const productionMonitoring: MonitoringConfig = {
@@ -175,7 +160,7 @@ const staging: PlatformConfig = {
   milvus: {
     ...productionMilvus,
     storage: { sizeGiB: 20 },
-    minio: { ...productionMilvus.minio, storage: { sizeGiB: 50 } },
+    objectStorage: { ...productionMinio, storage: { sizeGiB: 50 } },
   },
   edge: { ...production.edge, host: 'api.staging.qingyu.com', tlsSecretName: 'api-staging-qingyu-com-tls' },
   monitoring: {
@@ -225,7 +210,7 @@ const development: PlatformConfig = {
     storage: { sizeGiB: 5 },
     resources: resources([200, 2000], [1024, 4096], [64, 2048]),
     etcd: { ...productionMilvus.etcd, storage: { sizeGiB: 2 }, quotaBackendBytes: 2 ** 30, resources: small },
-    minio: { ...productionMilvus.minio, storage: { sizeGiB: 5 }, resources: small },
+    objectStorage: { ...productionMinio, storage: { sizeGiB: 5 }, resources: small },
   },
   edge: {
     ...production.edge,

@@ -80,20 +80,50 @@ export interface EtcdConfig {
   readonly quotaBackendBytes: number;
 }
 
+/** `milvus.objectStorage.type: 'minio'`: the platform's own single-drive MinIO, the design's default. */
 export interface MinioConfig {
+  readonly type: 'minio';
   readonly image: ImageRef;
+  /** The MinIO client (`mc`) that creates Milvus's bucket before Milvus starts. */
+  readonly clientImage: ImageRef;
   readonly storage: StorageSpec;
   readonly resources: ResourceSpec;
   /** The bucket Milvus stores segments in; created before Milvus starts. */
   readonly bucket: string;
 }
 
+/**
+ * `milvus.objectStorage.type: 's3'`: an S3-compatible object store outside the cluster (a cloud
+ * bucket, or a maintained MinIO-compatible server). No MinIO is emitted; Milvus reads the access
+ * key from the `milvus-object-store` Secret and may reach only `cidrs` on `port`.
+ */
+export interface S3ObjectStorageConfig {
+  readonly type: 's3';
+  /** Host name (or IP address) of the S3 endpoint, without scheme or port: `s3.ap-east-1.amazonaws.com`. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** The bucket's region (`minio.region`); some S3 implementations ignore it. */
+  readonly region: string;
+  /** An existing bucket: Milvus never creates it in this mode. */
+  readonly bucket: string;
+  /**
+   * HTTPS to the endpoint (`minio.useSSL`). Milvus 2.3 has no CA setting: the endpoint's
+   * certificate must chain to a public CA its image trusts.
+   */
+  readonly tls: boolean;
+  /** Where the endpoint's addresses lie, for the NetworkPolicy that lets Milvus reach it. */
+  readonly cidrs: readonly string[];
+}
+
+export type ObjectStorageConfig = MinioConfig | S3ObjectStorageConfig;
+
 export interface MilvusConfig {
   readonly image: ImageRef;
   readonly storage: StorageSpec;
   readonly resources: ResourceSpec;
   readonly etcd: EtcdConfig;
-  readonly minio: MinioConfig;
+  /** Where Milvus keeps its segments and indexes: in-cluster MinIO (`minio`) or an external `s3` store. */
+  readonly objectStorage: ObjectStorageConfig;
 }
 
 export interface EdgeConfig {

@@ -8,6 +8,7 @@ export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** An image content digest. */
 export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 /**
  * Checks every value of a configuration and returns one message per problem, each naming the
@@ -22,6 +23,10 @@ export function validateConfig(config: PlatformConfig): string[] {
   const int = (value: number, path: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
     check(Number.isInteger(value) && value >= min && value <= max, path, value, `must be a whole number from ${min} to ${max}`);
 
+  const cidrOk = (c: string) => {
+    const m4 = CIDR.exec(c);
+    return m4 !== null && m4.slice(1, 5).every((o) => Number(o) <= 255) && Number(m4[5]) <= 32;
+  };
   const checkImage = (ref: ImageRef, path: string) => {
     check(IMAGE_REPOSITORY.test(ref.repository), `${path}.repository`, ref.repository, 'must be an image repository');
     check(ref.tag !== undefined || ref.digest !== undefined, `${path}`, ref, 'must set a tag or a digest');
@@ -91,10 +96,24 @@ export function validateConfig(config: PlatformConfig): string[] {
     mv.etcd.quotaBackendBytes, 'must be from 1 GiB to 8 GiB (etcd\'s suggested maximum)');
   check(mv.etcd.quotaBackendBytes < mv.etcd.storage.sizeGiB * 2 ** 30, 'milvus.etcd.storage.sizeGiB', mv.etcd.storage.sizeGiB,
     'must be larger than the etcd backend quota');
-  checkImage(mv.minio.image, 'milvus.minio.image');
-  checkStorage(mv.minio.storage, 'milvus.minio.storage');
-  checkResources(mv.minio.resources, 'milvus.minio.resources');
-  check(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(mv.minio.bucket), 'milvus.minio.bucket', mv.minio.bucket, 'must be an S3 bucket name');
+  const os = mv.objectStorage;
+  const bucketOk = (b: string) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) && !b.includes('..');
+  if (os.type === 'minio') {
+    checkImage(os.image, 'milvus.objectStorage.image');
+    checkStorage(os.storage, 'milvus.objectStorage.storage');
+    checkResources(os.resources, 'milvus.objectStorage.resources');
+    check(bucketOk(os.bucket), 'milvus.objectStorage.bucket', os.bucket, 'must be an S3 bucket name');
+  } else if (os.type === 's3') {
+    check(DNS_NAME.test(os.endpoint) || IPV4.test(os.endpoint), 'milvus.objectStorage.endpoint', os.endpoint,
+      'must be a host name or IPv4 address, without scheme or port');
+    int(os.port, 'milvus.objectStorage.port', 1, 65535);
+    check(/^[a-z0-9-]{1,32}$/.test(os.region), 'milvus.objectStorage.region', os.region, 'must be a region name (lowercase letters, digits, -)');
+    check(bucketOk(os.bucket), 'milvus.objectStorage.bucket', os.bucket, 'must be an S3 bucket name');
+    check(os.cidrs.length > 0, 'milvus.objectStorage.cidrs', '[]', 'must list at least one CIDR (where the endpoint answers)');
+    os.cidrs.forEach((c, i) => check(cidrOk(c), `milvus.objectStorage.cidrs[${i}]`, c, 'must be an IPv4 CIDR'));
+  } else {
+    check(false, 'milvus.objectStorage.type', (os as { type: unknown }).type, "must be 'minio' or 's3'");
+  }
 
   const e = config.edge;
   check(DNS_NAME.test(e.host), 'edge.host', e.host, 'must be a DNS name');
@@ -120,10 +139,6 @@ export function validateConfig(config: PlatformConfig): string[] {
   checkImage(mon.kubeStateMetrics.image, 'monitoring.kubeStateMetrics.image');
   checkResources(mon.kubeStateMetrics.resources, 'monitoring.kubeStateMetrics.resources');
 
-  const cidrOk = (c: string) => {
-    const m4 = CIDR.exec(c);
-    return m4 !== null && m4.slice(1, 5).every((o) => Number(o) <= 255) && Number(m4[5]) <= 32;
-  };
   config.network.egressCidrs.forEach((c, i) => check(cidrOk(c), `network.egressCidrs[${i}]`, c, 'must be an IPv4 CIDR'));
   config.network.egressExceptCidrs.forEach((c, i) => check(cidrOk(c), `network.egressExceptCidrs[${i}]`, c, 'must be an IPv4 CIDR'));
   const api = config.network.kubernetesApi;

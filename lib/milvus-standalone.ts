@@ -4,12 +4,13 @@ import { Construct } from 'constructs';
 import { ImageRef, MilvusConfig } from '../config';
 import { readAsset } from './assets';
 import { Endpoint } from './component';
+import { FlowTable } from './flows';
 import { imageName, imageVersion } from './image';
 import { addServiceMonitor, MetricsScraper } from './metrics';
 import { MinioStore } from './minio-store';
 import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from './pod-defaults';
 import { httpProbe, tcpLiveness } from './probes';
-import { secretKeyRef } from './secrets';
+import { SECRETS, secretKeyRef } from './secrets';
 import { StatefulStore } from './stateful-store';
 
 const k8s = kplus.k8s;
@@ -23,16 +24,16 @@ export const MILVUS_PORTS = { grpc: 19530, metrics: 9091 } as const;
 const MILVUS_UID = 10001;
 const DATA_DIR = '/var/lib/milvus';
 
-/** MinIO's client at the release cut next to the server's RELEASE.2023-03-20T20-16-18Z. */
-export const DEFAULT_MC_IMAGE: ImageRef = { repository: 'quay.io/minio/mc', tag: 'RELEASE.2023-03-20T17-17-53Z' };
-
 export interface MilvusStandaloneProps {
   /** Image, storage and resources of this environment. */
   readonly config: MilvusConfig;
   /** The metadata store; Milvus connects to its client Service on the `client` port. */
   readonly etcd: StatefulStore;
-  /** The object store; Milvus connects to its `api` port and uses its bucket and root user. */
-  readonly minio: MinioStore;
+  /**
+   * Where Milvus keeps segments and indexes: the platform's MinIO (Milvus connects to its `api`
+   * port with its root user and creates the bucket) or an external S3-compatible store.
+   */
+  readonly objectStore: MilvusObjectStore;
   readonly scraper: MetricsScraper;
   /**
    * Name of the StatefulSet and its Services; python-ai connects to `<name>:19530`.
@@ -45,17 +46,31 @@ export interface MilvusStandaloneProps {
    */
   readonly rootPath?: string;
   /**
-   * Image of the `create-bucket` init container (it needs `mc` and `/bin/sh`).
-   * @default - quay.io/minio/mc:RELEASE.2023-03-20T17-17-53Z
-   */
-  readonly mcImage?: ImageRef;
-  /**
    * Slowest acceptable start (etcd and MinIO connections, the RocksMQ and segment recovery):
    * the startup probe allows this long before liveness takes over.
    * @default 600
    */
   readonly maxStartupSeconds?: number;
 }
+
+/**
+ * An S3-compatible store outside the cluster: Milvus reaches `cidrs` on `port` and authenticates
+ * with the access key in `credentials`; the bucket must exist.
+ */
+export interface ExternalObjectStore {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly region: string;
+  readonly bucket: string;
+  readonly tls: boolean;
+  readonly cidrs: readonly string[];
+  readonly credentials: typeof SECRETS.objectStore;
+}
+
+export type MilvusObjectStore =
+  /** `clientImage` runs the bucket step (it needs `mc` and `/bin/sh`). */
+  | { readonly kind: 'minio'; readonly minio: MinioStore; readonly clientImage: ImageRef }
+  | ({ readonly kind: 's3' } & ExternalObjectStore);
 
 /**
  * Milvus in standalone mode (`milvus run standalone`) with external etcd and MinIO.
@@ -78,12 +93,12 @@ export interface MilvusStandaloneProps {
 export class MilvusStandalone extends StatefulStore {
   public readonly rootPath: string;
   public readonly bucket: string;
-  /** The etcd and MinIO endpoints it is configured with (the flows are recorded). */
+  /** The etcd and (in-cluster) MinIO endpoints it is configured with (the flows are recorded). */
   public readonly etcdEndpoint: Endpoint;
-  public readonly minioEndpoint: Endpoint;
+  public readonly minioEndpoint?: Endpoint;
 
   constructor(scope: Construct, id: string, props: MilvusStandaloneProps) {
-    const { config, minio } = props;
+    const { config, objectStore } = props;
     const name = props.name ?? 'milvus';
     const rootPath = props.rootPath ?? 'files';
     const maxStartupSeconds = props.maxStartupSeconds ?? 600;
@@ -94,10 +109,39 @@ export class MilvusStandalone extends StatefulStore {
       throw new Error(`'maxStartupSeconds' of ${name} must be a whole number of at least 60, got ${maxStartupSeconds}`);
     }
     const etcd = props.etcd.endpoint('client');
-    const s3 = minio.endpoint('api');
-    const credentials = minio.rootCredentials;
+    const minio = objectStore.kind === 'minio' ? objectStore.minio : undefined;
+    const s3 = minio?.endpoint('api');
     const script = readAsset('assets/milvus/create-bucket.sh');
     const scriptsConfigMap = `${name}-scripts`;
+    const bucket = minio ? minio.bucket : (objectStore as ExternalObjectStore).bucket;
+    const keyRef = (which: 'id' | 'secret') => {
+      if (minio) return secretKeyRef(minio.rootCredentials, which === 'id' ? minio.rootCredentials.keys.rootUser : minio.rootCredentials.keys.rootPassword);
+      const c = (objectStore as ExternalObjectStore).credentials;
+      return secretKeyRef(c, which === 'id' ? c.keys.accessKeyId : c.keys.secretAccessKey);
+    };
+    // Milvus's `minio.*` settings, for either store (Milvus speaks S3 to both).
+    const storeEnv: kplus.k8s.EnvVar[] = minio
+      ? [
+        { name: 'MINIO_ADDRESS', value: s3!.hosts[0] },
+        { name: 'MINIO_PORT', value: String(s3!.port) },
+        { name: 'MINIO_ACCESS_KEY_ID', valueFrom: keyRef('id') },
+        { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: keyRef('secret') },
+        { name: 'MINIO_BUCKET_NAME', value: bucket },
+        { name: 'MINIO_ROOT_PATH', value: rootPath },
+        { name: 'MINIO_USE_SSL', value: 'false' },
+        { name: 'MINIO_USE_IAM', value: 'false' },
+      ]
+      : [
+        { name: 'MINIO_ADDRESS', value: (objectStore as ExternalObjectStore).endpoint },
+        { name: 'MINIO_PORT', value: String((objectStore as ExternalObjectStore).port) },
+        { name: 'MINIO_ACCESS_KEY_ID', valueFrom: keyRef('id') },
+        { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: keyRef('secret') },
+        { name: 'MINIO_BUCKET_NAME', value: bucket },
+        { name: 'MINIO_ROOT_PATH', value: rootPath },
+        { name: 'MINIO_USE_SSL', value: String((objectStore as ExternalObjectStore).tls) },
+        { name: 'MINIO_USE_IAM', value: 'false' },
+        { name: 'MINIO_REGION', value: (objectStore as ExternalObjectStore).region },
+      ];
 
     const healthz = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
       httpProbe('/healthz', 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
@@ -117,18 +161,18 @@ export class MilvusStandalone extends StatefulStore {
       metricsPortName: 'metrics',
       // Longer than Milvus's own graceful stop (common.gracefulStopTimeout, 30s in v2.3).
       terminationGracePeriodSeconds: 60,
-      podAnnotations: { 'qingyu.io/scripts-checksum': sha256(script) },
-      initContainers: [
+      podAnnotations: minio ? { 'qingyu.io/scripts-checksum': sha256(script) } : undefined,
+      initContainers: minio && [
         {
           name: 'create-bucket',
-          image: imageName(props.mcImage ?? DEFAULT_MC_IMAGE),
+          image: imageName((objectStore as { clientImage: ImageRef }).clientImage),
           imagePullPolicy: 'IfNotPresent',
           command: ['/bin/sh', '/scripts/create-bucket.sh'],
           env: [
-            { name: 'MINIO_ENDPOINT', value: `http://${s3.address}` },
-            { name: 'MINIO_BUCKET', value: minio.bucket },
-            { name: 'MINIO_ROOT_USER', valueFrom: secretKeyRef(credentials, credentials.keys.rootUser) },
-            { name: 'MINIO_ROOT_PASSWORD', valueFrom: secretKeyRef(credentials, credentials.keys.rootPassword) },
+            { name: 'MINIO_ENDPOINT', value: `http://${s3!.address}` },
+            { name: 'MINIO_BUCKET', value: bucket },
+            { name: 'MINIO_ROOT_USER', valueFrom: keyRef('id') },
+            { name: 'MINIO_ROOT_PASSWORD', valueFrom: keyRef('secret') },
             { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
             { name: 'HOME', value: '/tmp' },
           ],
@@ -153,14 +197,7 @@ export class MilvusStandalone extends StatefulStore {
           args: ['milvus', 'run', 'standalone'],
           env: [
             { name: 'ETCD_ENDPOINTS', value: etcd.address },
-            { name: 'MINIO_ADDRESS', value: s3.hosts[0] },
-            { name: 'MINIO_PORT', value: String(s3.port) },
-            { name: 'MINIO_ACCESS_KEY_ID', valueFrom: secretKeyRef(credentials, credentials.keys.rootUser) },
-            { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: secretKeyRef(credentials, credentials.keys.rootPassword) },
-            { name: 'MINIO_BUCKET_NAME', value: minio.bucket },
-            { name: 'MINIO_ROOT_PATH', value: rootPath },
-            { name: 'MINIO_USE_SSL', value: 'false' },
-            { name: 'MINIO_USE_IAM', value: 'false' },
+            ...storeEnv,
           ],
           ports: [
             { name: 'grpc', containerPort: MILVUS_PORTS.grpc, protocol: 'TCP' },
@@ -179,22 +216,36 @@ export class MilvusStandalone extends StatefulStore {
         },
       ],
       volumes: [
-        { name: 'scripts', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
-        { name: 'mc-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('4Mi') } },
+        ...(minio
+          ? [
+            { name: 'scripts', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
+            { name: 'mc-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('4Mi') } },
+          ]
+          : []),
         scratchVolume('run', 16),
         scratchVolume('tmp', 1024),
       ],
     });
 
     this.rootPath = rootPath;
-    this.bucket = minio.bucket;
+    this.bucket = bucket;
     this.etcdEndpoint = this.connect(etcd, 'Milvus metadata (etcd)');
-    this.minioEndpoint = this.connect(s3, 'Milvus segments and indexes (S3), bucket creation');
-
-    new k8s.KubeConfigMap(this, 'scripts', {
-      metadata: { name: scriptsConfigMap },
-      data: { 'create-bucket.sh': script },
-    });
+    if (minio) {
+      this.minioEndpoint = this.connect(s3!, 'Milvus segments and indexes (S3), bucket creation');
+      new k8s.KubeConfigMap(this, 'scripts', {
+        metadata: { name: scriptsConfigMap },
+        data: { 'create-bucket.sh': script },
+      });
+    } else {
+      const external = objectStore as ExternalObjectStore;
+      FlowTable.of(this).add({
+        from: { kind: 'component', component: this },
+        to: { kind: 'cidr', cidrs: external.cidrs, except: [], description: `S3 endpoint ${external.endpoint}` },
+        port: external.port,
+        protocol: 'TCP',
+        purpose: 'Milvus segments and indexes (external S3)',
+      });
+    }
 
     addServiceMonitor(this, 'service-monitor', {
       target: this,
@@ -210,4 +261,3 @@ export class MilvusStandalone extends StatefulStore {
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
-

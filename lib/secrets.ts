@@ -57,6 +57,10 @@ export const SECRETS = {
     rootUser: { key: 'root-user', source: 'fixed', value: 'milvus', description: 'MinIO root user' },
     rootPassword: { key: 'root-password', source: 'random', description: 'MinIO root password' },
   }),
+  objectStore: secret('milvus-object-store', "Milvus's access key to the external S3 bucket (milvus.objectStorage.type 's3' only)", {
+    accessKeyId: { key: 'access-key-id', source: 'prompt', description: 'S3 access key ID (scoped to the bucket)' },
+    secretAccessKey: { key: 'secret-access-key', source: 'prompt', description: 'S3 secret access key' },
+  }),
   grafana: secret('grafana-admin', 'Grafana administrator', {
     adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { MilvusChart } from '../charts/milvus-chart';
-import { ENVIRONMENTS, MilvusConfig, PlatformConfig } from '../config';
+import { ENVIRONMENTS, MilvusConfig, MinioConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../config';
 import { FlowTable, peerName } from '../lib/flows';
 import { MetricsScraper } from '../lib/metrics';
-import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from './support/synth';
+import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, S3_OBJECT_STORAGE, synthesize } from './support/synth';
 
 const prod = synthesize('production');
 const milvusFile = (env = prod) => env.files.find((f) => f.name.endsWith('-milvus.k8s.yaml'))!;
@@ -172,7 +172,7 @@ describe('MinIO', () => {
   });
 
   test('refuses a bucket name S3 does not allow', () => {
-    expect(() => milvusChart((c) => ({ ...c, minio: { ...c.minio, bucket: 'Milvus_Bucket' } }))).toThrow(/'bucket' of MinIO must be a valid S3 bucket name.*got 'Milvus_Bucket'/);
+    expect(() => milvusChart((c) => ({ ...c, objectStorage: { ...(c.objectStorage as MinioConfig), bucket: 'Milvus_Bucket' } }))).toThrow(/'bucket' of MinIO must be a valid S3 bucket name.*got 'Milvus_Bucket'/);
   });
 });
 
@@ -265,6 +265,58 @@ describe('Milvus', () => {
       'monitoring/prometheus -> milvus:9091',
     ]));
     expect(flows).not.toContain('etcd -> etcd:2380');
+  });
+});
+
+describe("milvus.objectStorage 's3': an external S3-compatible store instead of MinIO", () => {
+  const { objects, config } = synthesize('production with external S3 object storage');
+  const store = config.milvus.objectStorage as S3ObjectStorageConfig;
+  const sts = find(objects, 'StatefulSet', 'milvus');
+
+  test('emits no MinIO object at all', () => {
+    expect(objects.filter((o) => o.metadata.name.startsWith('minio') || o.metadata.labels?.['app.kubernetes.io/name'] === 'minio')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'milvus-scripts')).toEqual([]);
+  });
+
+  test('points Milvus at the endpoint, bucket, region and TLS setting of the config', () => {
+    expect(envOf(sts, 'milvus')).toMatchObject({
+      MINIO_ADDRESS: store.endpoint,
+      MINIO_PORT: String(store.port),
+      MINIO_BUCKET_NAME: store.bucket,
+      MINIO_REGION: store.region,
+      MINIO_USE_SSL: String(store.tls),
+      MINIO_USE_IAM: 'false',
+    });
+  });
+
+  test('reads its access key from the milvus-object-store Secret, never MinIO root credentials', () => {
+    const env = envOf(sts, 'milvus');
+    expect(env.MINIO_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'milvus-object-store', key: 'access-key-id' } });
+    expect(env.MINIO_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'milvus-object-store', key: 'secret-access-key' } });
+    expect(JSON.stringify(objects)).not.toContain('minio-root');
+  });
+
+  test('creates no bucket: the external bucket must exist, so there is no init container', () => {
+    expect(podSpec(sts).initContainers).toBeUndefined();
+    expect(podSpec(sts).volumes.map((v: any) => v.name)).toEqual(['run', 'tmp']);
+  });
+
+  test('records the flow to the endpoint\'s CIDRs, and no flow to a MinIO', () => {
+    const { flows } = milvusChart(() => ({ ...ENVIRONMENTS.production.milvus, objectStorage: S3_OBJECT_STORAGE }));
+    expect(flows).toContain(`milvus -> S3 endpoint ${store.endpoint}:${store.port}`);
+    expect(flows.filter((f) => f.includes('minio'))).toEqual([]);
+  });
+
+  test.each([
+    [{ endpoint: 'https://s3.example.com' }, "config production.milvus.objectStorage.endpoint: must be a host name or IPv4 address, without scheme or port, got \"https://s3.example.com\""],
+    [{ port: 0 }, 'config production.milvus.objectStorage.port: must be a whole number from 1 to 65535, got 0'],
+    [{ cidrs: [] }, 'config production.milvus.objectStorage.cidrs: must list at least one CIDR (where the endpoint answers), got "[]"'],
+    [{ cidrs: ['10.0.0.0/33'] }, 'config production.milvus.objectStorage.cidrs[0]: must be an IPv4 CIDR, got "10.0.0.0/33"'],
+    [{ bucket: 'Bad_Bucket' }, 'config production.milvus.objectStorage.bucket: must be an S3 bucket name, got "Bad_Bucket"'],
+  ])('refuses %j with one message naming the setting', (change, message) => {
+    const base = ENVIRONMENTS.production;
+    const bad = { ...base, milvus: { ...base.milvus, objectStorage: { ...S3_OBJECT_STORAGE, ...change } } } as PlatformConfig;
+    expect(validateConfig(bad)).toEqual([message]);
   });
 });
 

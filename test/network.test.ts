@@ -89,7 +89,7 @@ function allowedFlows(objects: K8sObject[], ns: string, config: ReturnType<typeo
 }
 
 /** The flows the platform needs (issue 7), written out by hand. */
-function intendedFlows(env: string, objects: K8sObject[]): Set<string> {
+function intendedFlows(env: string, objects: K8sObject[], objectStore: 'minio' | 'external s3' = 'minio'): Set<string> {
   const workloads = new Set(podSources(objects).map((s) => s.labels[NAME]));
   const flows = [
     'ingress-controller -> go-backend:8080',
@@ -127,6 +127,12 @@ function intendedFlows(env: string, objects: K8sObject[]): Set<string> {
     'kube-state-metrics -> private-network:443',
     'kube-state-metrics -> private-network:6443',
   ];
+  if (objectStore === 'external s3') {
+    // No MinIO: Milvus reaches the store's network on its port, and only Milvus does.
+    flows.splice(flows.indexOf('milvus -> minio:9000'), 1);
+    flows.splice(flows.indexOf('prometheus -> minio:9000'), 1);
+    flows.push('milvus -> private-network:443');
+  }
   if (env !== 'development' && (objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'etcd')?.spec.replicas ?? 1) > 1) {
     flows.push('etcd -> etcd:2380');
   }
@@ -151,6 +157,26 @@ describe.each(ALL_ENVIRONMENTS)('%s network policies', (env) => {
 
   test('allow nothing else', () => {
     expect([...allowed].filter((f) => !intended.has(f)).sort()).toEqual([]);
+  });
+});
+
+describe('production with external S3 object storage: network policies', () => {
+  const { objects, config } = synthesize('production with external S3 object storage');
+  const allowed = allowedFlows(objects, config.namespace, config);
+  const intended = intendedFlows('production', objects, 'external s3');
+
+  test('allow every needed flow, Milvus to the S3 endpoint included', () => {
+    expect([...intended].filter((f) => !allowed.has(f)).sort()).toEqual([]);
+  });
+
+  test('allow nothing else', () => {
+    expect([...allowed].filter((f) => !intended.has(f)).sort()).toEqual([]);
+  });
+
+  test('Milvus reaches the S3 endpoint only at milvus.objectStorage.cidrs and port', () => {
+    const egress = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'milvus-egress')!;
+    const blocks = egress.spec.egress.filter((r: any) => r.to.some((p: any) => p.ipBlock));
+    expect(blocks).toEqual([{ to: [{ ipBlock: { cidr: '10.20.30.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
   });
 });
 

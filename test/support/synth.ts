@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { ConfigInputs, EnvironmentName, loadConfig, PlatformConfig } from '../../config';
+import { ConfigInputs, EnvironmentName, loadConfig, PlatformConfig, S3ObjectStorageConfig } from '../../config';
 import { composePlatform } from '../../main';
 
 export interface K8sObject {
@@ -75,14 +75,30 @@ export function synthesizeConfig(config: PlatformConfig): Synthesized {
 
 export const ALL_ENVIRONMENTS: EnvironmentName[] = ['production', 'staging', 'development'];
 
+/** An external S3-compatible store on the data centre's network, for the `s3` object-storage variant. */
+export const S3_OBJECT_STORAGE: S3ObjectStorageConfig = {
+  type: 's3',
+  endpoint: 's3.dc1.example.internal',
+  port: 443,
+  region: 'cn-east-1',
+  bucket: 'qingyu-milvus',
+  tls: true,
+  cidrs: ['10.20.30.0/24'],
+};
+
 /**
- * The modes no environment uses by default, so that the whole-output tests (schemas, policy)
- * cover them too: the Gateway API edge and an existing kube-prometheus-stack.
+ * The modes no environment uses by default, so that the whole-output tests (schemas, policy,
+ * references) cover them too: the Gateway API edge with an existing kube-prometheus-stack, and
+ * Milvus on an external S3 store instead of the in-cluster MinIO.
  */
 export const VARIANTS = {
   'production with gateway and kube-prometheus-stack': (): PlatformConfig => {
     const p = loadConfig({ QINGYU_ENV: 'production' });
     return { ...p, edge: { ...p.edge, mode: 'gateway' }, monitoring: { ...p.monitoring, mode: 'kube-prometheus-stack' } };
+  },
+  'production with external S3 object storage': (): PlatformConfig => {
+    const p = loadConfig({ QINGYU_ENV: 'production' });
+    return { ...p, milvus: { ...p.milvus, objectStorage: S3_OBJECT_STORAGE } };
   },
 } as const;
 export type VariantName = keyof typeof VARIANTS;
