@@ -15,17 +15,17 @@ export const APP_RELEASE = 'v1.0.0';
 export const IMAGES = {
   goBackend: image('ghcr.io/qingyu-platform/go-backend', APP_RELEASE),
   pythonAi: image('ghcr.io/qingyu-platform/python-ai', APP_RELEASE),
-  mongodb: image('mongo', '7.0.14'),
-  mongodbExporter: image('percona/mongodb_exporter', '0.40.0'),
-  redis: image('redis', '7.2.5'),
-  redisExporter: image('oliver006/redis_exporter', 'v1.62.0'),
+  mongodb: image('mongo', '7.0.43'),
+  mongodbExporter: image('percona/mongodb_exporter', '0.53.0'),
+  redis: image('redis', '7.2.16'),
+  redisExporter: image('oliver006/redis_exporter', 'v1.91.1'),
   milvus: image('milvusdb/milvus', 'v2.3.0'),
-  etcd: image('quay.io/coreos/etcd', 'v3.5.5'),
+  etcd: image('quay.io/coreos/etcd', 'v3.5.35'),
   // The design's MinIO release; Docker Hub's minio/minio is gone, quay.io still serves it (see README).
   minio: image('quay.io/minio/minio', 'RELEASE.2023-03-20T20-16-18Z'),
   // MinIO's client at the release cut next to the server's: the bucket step of Milvus's pod.
   minioClient: image('quay.io/minio/mc', 'RELEASE.2023-03-20T17-17-53Z'),
-  prometheus: image('quay.io/prometheus/prometheus', 'v2.54.1'),
-  grafana: image('grafana/grafana', '11.2.0'),
-  kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.17.0'),
+  prometheus: image('quay.io/prometheus/prometheus', 'v3.13.5'),
+  grafana: image('grafana/grafana', '12.4.11'),
+  kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.20.0'),
 } as const;

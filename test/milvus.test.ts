@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { MilvusChart } from '../charts/milvus-chart';
-import { ENVIRONMENTS, MilvusConfig, MinioConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../config';
+import { ENVIRONMENTS, IMAGES, MilvusConfig, MinioConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../config';
 import { FlowTable, peerName } from '../lib/flows';
+import { imageName } from '../lib/image';
 import { MetricsScraper } from '../lib/metrics';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, S3_OBJECT_STORAGE, synthesize } from './support/synth';
 
@@ -42,8 +43,8 @@ describe('etcd', () => {
   const etcd = container(sts, 'etcd');
   const arg = (flag: string) => etcd.args.find((a: string) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
 
-  test('runs quay.io/coreos/etcd:v3.5.5 as the distroless nonroot user, owning its volume through fsGroup', () => {
-    expect(etcd.image).toBe('quay.io/coreos/etcd:v3.5.5');
+  test('runs the pinned etcd image as the distroless nonroot user, owning its volume through fsGroup', () => {
+    expect(etcd.image).toBe(imageName(IMAGES.etcd));
     expect(etcd.command).toEqual(['/usr/local/bin/etcd']);
     expect(podSpec(sts).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
     expect(etcd.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
@@ -133,7 +134,7 @@ describe('MinIO', () => {
   const minio = container(sts, 'minio');
 
   test('runs the design\'s release from quay.io as uid/gid/fsGroup 1000 with a read-only root filesystem', () => {
-    expect(minio.image).toBe('quay.io/minio/minio:RELEASE.2023-03-20T20-16-18Z');
+    expect(minio.image).toBe(imageName(IMAGES.minio));
     expect(minio.command).toEqual(['minio']);
     expect(minio.args).toEqual(['server', '/data', '--address=:9000', '--certs-dir=/tmp/certs']);
     expect(podSpec(sts).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true });
@@ -181,8 +182,8 @@ describe('Milvus', () => {
   const milvus = container(sts, 'milvus');
   const env = envOf(sts, 'milvus');
 
-  test('runs milvusdb/milvus:v2.3.0 standalone under the image\'s tini entrypoint', () => {
-    expect(milvus.image).toBe('milvusdb/milvus:v2.3.0');
+  test('runs the pinned Milvus standalone under the image\'s tini entrypoint', () => {
+    expect(milvus.image).toBe(imageName(IMAGES.milvus));
     expect(milvus.command).toBeUndefined();
     expect(milvus.args).toEqual(['milvus', 'run', 'standalone']);
   });
@@ -235,7 +236,7 @@ describe('Milvus', () => {
   test('creates its bucket before it starts, with a pinned mc and the root credentials, idempotently', () => {
     const init = container(sts, 'create-bucket');
     expect(podSpec(sts).initContainers.map((c: any) => c.name)).toEqual(['create-bucket']);
-    expect(init.image).toBe('quay.io/minio/mc:RELEASE.2023-03-20T17-17-53Z');
+    expect(init.image).toBe(imageName(IMAGES.minioClient));
     expect(init.command).toEqual(['/bin/sh', '/scripts/create-bucket.sh']);
     expect(envOf(sts, 'create-bucket')).toMatchObject({
       MINIO_ENDPOINT: `http://${fqdn('minio')}:9000`,

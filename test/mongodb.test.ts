@@ -1,6 +1,7 @@
 import { App } from 'cdk8s';
 import { MongoDbChart } from '../charts/mongodb-chart';
-import { ENVIRONMENTS, EnvironmentName } from '../config';
+import { ENVIRONMENTS, EnvironmentName, IMAGES } from '../config';
+import { imageName } from '../lib/image';
 import { MetricsScraper } from '../lib/metrics';
 import { cacheSizeGB, MongoReplicaSet, MongoReplicaSetProps } from '../lib/mongo-replica-set';
 import { PlatformChart } from '../lib/platform-chart';
@@ -53,10 +54,10 @@ describe('members', () => {
     expect(envOf(sts, 'bootstrap').MEMBER_HOSTS.split(',')).toHaveLength(members);
   });
 
-  test('runs mongod itself from the pinned mongo:7.0.14 image, bound to every interface, with the keyFile', () => {
+  test('runs mongod itself from the pinned mongo image, bound to every interface, with the keyFile', () => {
     const sts = find(prod.objects, 'StatefulSet', 'mongodb');
     const mongod = container(sts, 'mongod');
-    expect(mongod.image).toBe('mongo:7.0.14');
+    expect(mongod.image).toBe(imageName(IMAGES.mongodb));
     expect(mongod.command).toEqual(['mongod']);
     expect(mongod.args).toEqual([
       '--replSet', 'rs0', '--bind_ip_all', '--port', '27017', '--dbpath', '/data/db', '--keyFile', '/keyfile/keyfile',
@@ -176,7 +177,7 @@ describe('authentication', () => {
     });
     expect(exporter.args).toContain('--mongodb.uri=mongodb://127.0.0.1:27017/admin');
     expect(exporter.args).toContain('--compatible-mode');
-    expect(exporter.image).toBe('percona/mongodb_exporter:0.40.0');
+    expect(exporter.image).toBe(imageName(IMAGES.mongodbExporter));
   });
 
   test('the applications connect to every member, naming the replica set, with credentials from mongodb-app', () => {

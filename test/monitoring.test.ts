@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
-import { loadConfig, PlatformConfig } from '../config';
+import { IMAGES, loadConfig, PlatformConfig } from '../config';
+import { imageName } from '../lib/image';
 import { MonitoringChart } from '../charts/monitoring-chart';
 import { composePlatform } from '../main';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from './support/synth';
@@ -229,7 +230,7 @@ describe('Grafana', () => {
   const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
   test('runs the pinned image as uid 472 with a read-only root filesystem, writing only to its volumes', () => {
-    expect(c.image).toBe('grafana/grafana:11.2.0');
+    expect(c.image).toBe(imageName(IMAGES.grafana));
     expect(podSpec(deployment).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 472, runAsGroup: 472, fsGroup: 472 });
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(c.volumeMounts.filter((m: any) => !m.readOnly).map((m: any) => m.mountPath).sort()).toEqual(['/tmp', '/var/lib/grafana', '/var/log/grafana']);

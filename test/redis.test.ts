@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { RedisChart } from '../charts/redis-chart';
-import { ENVIRONMENTS, RedisConfig } from '../config';
+import { ENVIRONMENTS, IMAGES, RedisConfig } from '../config';
+import { imageName } from '../lib/image';
 import { MetricsScraper } from '../lib/metrics';
 import { MaxMemoryPolicy, RedisStore } from '../lib/redis-store';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from './support/synth';
@@ -47,8 +48,8 @@ describe('redis', () => {
   const sts = find(prod.objects, 'StatefulSet', 'redis');
   const redis = container(sts, 'redis');
 
-  test('runs the official redis:7.2.5 image as its redis user (999) with a read-only root filesystem', () => {
-    expect(redis.image).toBe('redis:7.2.5');
+  test('runs the pinned official redis image as its redis user (999) with a read-only root filesystem', () => {
+    expect(redis.image).toBe(imageName(IMAGES.redis));
     expect(podSpec(sts).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
     expect(redis.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
   });
@@ -123,8 +124,8 @@ describe('redis_exporter sidecar', () => {
   const sts = find(prod.objects, 'StatefulSet', 'redis');
   const exporter = container(sts, 'exporter');
 
-  test('runs oliver006/redis_exporter:v1.62.0 on port 9121 named metrics, with its own resources', () => {
-    expect(exporter.image).toBe('oliver006/redis_exporter:v1.62.0');
+  test('runs the pinned redis_exporter on port 9121 named metrics, with its own resources', () => {
+    expect(exporter.image).toBe(imageName(IMAGES.redisExporter));
     expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
     expect(exporter.resources).toEqual({
       requests: { 'cpu': '50m', 'memory': '32Mi', 'ephemeral-storage': '16Mi' },
