@@ -14,7 +14,10 @@ export interface ImageRef {
   readonly repository: string;
   /** A tag such as `v1.4.2`; never `latest`. */
   readonly tag?: string;
-  /** A content digest `sha256:<64 hex>`; wins over `tag` when both are set. */
+  /**
+   * A content digest `sha256:<64 hex>`. With a tag too, the image is rendered
+   * `repository:tag@digest`: the runtime pulls the digest, the tag names the release.
+   */
   readonly digest?: string;
 }
 

@@ -1,3 +1,4 @@
+import { advisoriesAffecting, describeAdvisory, hasFloor } from './advisories';
 import { AppConfig, ImageRef, PlatformConfig, ResourceSpec, StorageSpec } from './types';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -34,6 +35,20 @@ export function validateConfig(config: PlatformConfig): string[] {
       check(TAG_PATTERN.test(ref.tag) && ref.tag !== 'latest', `${path}.tag`, ref.tag, "must be a release tag (not 'latest')");
     }
     if (ref.digest !== undefined) check(DIGEST_PATTERN.test(ref.digest), `${path}.digest`, ref.digest, 'must be sha256:<64 hex>');
+    // The version floor (config/advisories.ts) reads the version from the tag: a digest pin of a
+    // component it judges keeps its tag beside it.
+    if (hasFloor(ref.repository)) {
+      if (ref.tag === undefined) {
+        problems.push(`${at(path)}: ${ref.repository} is pinned by digest alone; keep the tag beside the digest, `
+          + 'so that the version floor can judge it (config/advisories.ts)');
+      } else {
+        const tag = ref.tag;
+        const affecting = advisoriesAffecting(ref.repository, tag);
+        if (affecting.length > 0) {
+          problems.push(`${at(path)}: ${ref.repository} ${tag} is affected by ${affecting.map((a) => describeAdvisory(a, tag)).join(' and ')}`);
+        }
+      }
+    }
   };
   const checkResources = (r: ResourceSpec, path: string) => {
     for (const [name, pair] of Object.entries(r) as [string, { request: number; limit: number }][]) {

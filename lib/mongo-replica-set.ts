@@ -23,6 +23,8 @@ const DATA_DIR = '/data/db';
 const KEYFILE = '/keyfile/keyfile';
 const SCRIPTS_DIR = '/scripts';
 const CREDENTIALS_DIR = '/secrets';
+/** Wire compressors mongod offers: the server default (`snappy,zstd,zlib`) without zlib. */
+export const NETWORK_COMPRESSORS = 'snappy,zstd';
 /** The longest the preStop step-down may take (pre-stop.sh's `timeout`). */
 const STEP_DOWN_TIMEOUT_SECONDS = 45;
 /** The longest one reconcile pass may take before the bootstrap loop stops it. */
@@ -208,6 +210,9 @@ export class MongoReplicaSet extends StatefulStore {
             '--dbpath', DATA_DIR,
             '--keyFile', KEYFILE,
             '--wiredTigerCacheSizeGB', String(wiredTigerCacheSizeGB),
+            // No zlib: MongoBleed (CVE-2025-14847) is a bug in zlib message decompression, before
+            // authentication. snappy and zstd keep wire compression for the drivers that ask.
+            '--networkMessageCompressors', NETWORK_COMPRESSORS,
           ],
           env: [home],
           ports: [{ name: 'mongodb', containerPort: MONGODB_PORTS.mongodb, protocol: 'TCP' }],

@@ -54,7 +54,9 @@ export const SECRETS = {
     password: { key: 'password', source: 'random', description: 'Redis password' },
   }),
   minio: secret('minio-root', 'MinIO root credentials, also Milvus\'s object-store credentials', {
-    rootUser: { key: 'root-user', source: 'fixed', value: 'milvus', description: 'MinIO root user' },
+    // Random, not a fixed name: with a guessable access key ID, any bug that needs only the key ID
+    // (MinIO's 2026 unsigned-trailer bypass, CVE-2026-40344) is one guess away.
+    rootUser: { key: 'root-user', source: 'random', description: 'MinIO root user (random, like a password)' },
     rootPassword: { key: 'root-password', source: 'random', description: 'MinIO root password' },
   }),
   objectStore: secret('milvus-object-store', "Milvus's access key to the external S3 bucket (milvus.objectStorage.type 's3' only)", {

@@ -54,14 +54,14 @@ describe('members', () => {
     expect(envOf(sts, 'bootstrap').MEMBER_HOSTS.split(',')).toHaveLength(members);
   });
 
-  test('runs mongod itself from the pinned mongo image, bound to every interface, with the keyFile', () => {
+  test('runs mongod itself from the pinned mongo image, bound to every interface, with the keyFile and no zlib', () => {
     const sts = find(prod.objects, 'StatefulSet', 'mongodb');
     const mongod = container(sts, 'mongod');
     expect(mongod.image).toBe(imageName(IMAGES.mongodb));
     expect(mongod.command).toEqual(['mongod']);
     expect(mongod.args).toEqual([
       '--replSet', 'rs0', '--bind_ip_all', '--port', '27017', '--dbpath', '/data/db', '--keyFile', '/keyfile/keyfile',
-      '--wiredTigerCacheSizeGB', '1.5',
+      '--wiredTigerCacheSizeGB', '1.5', '--networkMessageCompressors', 'snappy,zstd',
     ]);
   });
 
