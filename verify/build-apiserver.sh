@@ -11,10 +11,14 @@
 # verify/apiserver/{kubernetes,etcd}; the binaries never enter the repo.
 set -euo pipefail
 
-# Versions: keep in step with verify/apiserver/*/go.mod.
+# Versions: keep in step with verify/apiserver/*/go.mod (Renovate updates both).
+# renovate: datasource=go depName=k8s.io/kubernetes
 K8S_VERSION=v1.30.14
+# renovate: datasource=go depName=go.etcd.io/etcd/server/v3
 ETCD_VERSION=v3.5.21
-KWOK_VERSION=v0.6.1 # the last KWOK on the Kubernetes 1.30 libraries
+# The last KWOK on the Kubernetes 1.30 libraries.
+# renovate: datasource=go depName=sigs.k8s.io/kwok
+KWOK_VERSION=v0.6.1
 
 controllers=false
 case "${1:-}" in
@@ -24,48 +28,16 @@ case "${1:-}" in
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cache="${QINGYU_CACHE:-$HOME/.cache/qingyu}"
+QY_BUILD_NAME=build-apiserver
+# shellcheck source=verify/lib/build.sh
+source "$here/lib/build.sh"
+cache="$QY_BUILD_CACHE"
 k8s_bin="$cache/bin/kubernetes-$K8S_VERSION"
 etcd_bin="$cache/bin/etcd-$ETCD_VERSION"
 ctl_bin="$cache/bin/kubernetes-controllers-$K8S_VERSION"
 kwok_bin="$cache/bin/kwok-$KWOK_VERSION"
 
-log() { printf 'build-apiserver: %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not installed"; exit 1; }
-
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -mod=readonly"
-export CGO_ENABLED=0
-# Never switch toolchains behind our back.
-export GOTOOLCHAIN=local
-
-# cached_build OUT LABEL BIN... -- COMMAND...: unless every BIN is already in OUT, run COMMAND
-# with BUILD_OUT set to a fresh directory and, when it succeeds, move that directory to OUT (a
-# failed or interrupted build never leaves a half-filled OUT behind).
-cached_build() {
-  local out="$1" label="$2" missing=false
-  shift 2
-  while [[ $1 != -- ]]; do
-    [[ -x "$out/$1" ]] || missing=true
-    shift
-  done
-  shift
-  if ! $missing; then
-    log "cached: $out"
-    return
-  fi
-  local tmp start=$SECONDS
-  tmp="$(mktemp -d "$cache/bin/.build-XXXXXX")"
-  log "building $label (first time only)"
-  BUILD_OUT="$tmp" "$@" || {
-    rm -rf "$tmp"
-    return 1
-  }
-  chmod 755 "$tmp"
-  rm -rf "$out"
-  mv "$tmp" "$out"
-  log "$label built in $((SECONDS - start))s"
-}
+command -v go >/dev/null || { qy_build_log "go is not installed"; exit 1; }
 
 # go_build_kubernetes CMD...: build k8s.io/kubernetes/cmd/CMD... into BUILD_OUT.
 go_build_kubernetes() {
@@ -93,7 +65,6 @@ go_install_kwok() {
   GOBIN="$BUILD_OUT" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 }
 
-mkdir -p "$cache/bin"
 cached_build "$etcd_bin" "etcd $ETCD_VERSION" etcd -- go_build_etcd
 # The longest: ~16 min on 2 cores with a cold Go cache.
 cached_build "$k8s_bin" "kube-apiserver kubectl $K8S_VERSION" kube-apiserver kubectl -- \

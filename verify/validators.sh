@@ -27,9 +27,13 @@ QY_VERIFY_NAME=verify:validators
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
+# renovate: datasource=go depName=github.com/yannh/kubeconform
 KUBECONFORM_VERSION=v0.7.0
+# renovate: datasource=go depName=github.com/zegl/kube-score
 KUBE_SCORE_VERSION=v1.20.0
+# renovate: datasource=pypi depName=checkov
 CHECKOV_VERSION=3.3.30
+# renovate: datasource=pypi depName=kubernetes-validate
 KUBERNETES_VALIDATE_VERSION=1.37.0
 
 read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score checkov kubernetes-validate}"
