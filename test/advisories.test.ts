@@ -9,7 +9,10 @@ import {
   PlatformConfig,
   validateConfig,
 } from '../config';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { imageName } from '../lib/image';
+import { synthesizeConfig } from './support/synth';
 
 /** The version just below `fixed` on its line (`7.0.28` -> `7.0.27`), or undefined at `x.y.0`. */
 function justBelow(fixed: string): string | undefined {
@@ -38,14 +41,14 @@ describe('the version floor (config/advisories.ts)', () => {
 
   test('judges a line the advisory does not list by its newest fix: an older, ended line is affected', () => {
     // Milvus 2.3 has no fix for CVE-2025-64513 (fixed in 2.4.24, 2.5.21 and 2.6.5).
-    expect(advisoriesAffecting('milvusdb/milvus', 'v2.3.0', ADVISORIES, []).map((a) => a.id)).toEqual(['CVE-2025-64513', 'CVE-2026-26190']);
+    expect(advisoriesAffecting('milvusdb/milvus', 'v2.3.5', ADVISORIES, []).map((a) => a.id)).toEqual(['CVE-2025-64513', 'CVE-2026-26190']);
     // Prometheus 2.x never got the remote-read fix; 3.13 started after it.
     expect(advisoriesAffecting('quay.io/prometheus/prometheus', 'v2.55.1').map((a) => a.id)).toEqual(['CVE-2026-42154']);
     expect(advisoriesAffecting('quay.io/prometheus/prometheus', 'v3.13.0')).toEqual([]);
   });
 
   test('lets an accepted advisory pass only on the line it was accepted for', () => {
-    expect(advisoriesAffecting('milvusdb/milvus', 'v2.3.0')).toEqual([]);
+    expect(advisoriesAffecting('milvusdb/milvus', 'v2.3.5')).toEqual([]);
     // Moving to 2.4 ends the 2.3 acceptance: 2.4.0 is below the 2.4 fix, and 2.4 never got the other.
     expect(advisoriesAffecting('milvusdb/milvus', 'v2.4.0').map((a) => a.id)).toEqual(['CVE-2025-64513', 'CVE-2026-26190']);
     expect(advisoriesAffecting('milvusdb/milvus', 'v2.5.27')).toEqual([]);
@@ -100,4 +103,25 @@ describe('configuration validation applies the floor', () => {
     expect(validateConfig(withMongo(pinned))).toEqual([]);
     expect(imageName(pinned)).toBe(`mongo:${IMAGES.mongodb.tag}@${digest}`);
   });
+});
+
+test('moving Milvus along its supported path is the one line images.milvus: 2.5.27, then 2.6.24', () => {
+  const production = ENVIRONMENTS.production;
+  for (const tag of ['v2.5.27', 'v2.6.24']) {
+    const milvus = { ...production.milvus, image: { repository: 'milvusdb/milvus', tag } };
+    const { objects } = synthesizeConfig({ ...production, milvus });
+    const sts = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'milvus')!;
+    expect(sts.spec.template.spec.containers[0].image).toBe(`milvusdb/milvus:${tag}`);
+    expect(validateConfig({ ...production, milvus })).toEqual([]);
+  }
+});
+
+test('no test states a pinned tag: tests read them from config/images.ts, so a Renovate bump passes on its own', () => {
+  const testDir = join(__dirname);
+  const files = readdirSync(testDir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
+  const pins = Object.values(IMAGES).filter((i) => !i.repository.startsWith('ghcr.io/qingyu-platform/')).map((i) => i.tag!);
+  const offenders = files.flatMap((f) => pins.filter((tag) => readFileSync(f, 'utf8').includes(tag)).map((tag) => `${f}: ${tag}`));
+  expect(offenders).toEqual([]);
 });

@@ -10,10 +10,10 @@ describe('version comparison of data-store images', () => {
     ['7.0.14', '7.0.12', 'gt'],
     ['7.0.12', '7.0.14', 'lt'],
     ['6.0.16', '7.0.14', 'lt'],
-    ['v2.3.0', '2.3.0', 'eq'],
+    ['v2.3.4', '2.3.4', 'eq'],
     ['v2.3.10', 'v2.3.9', 'gt'],
     ['3.5.5-r2', '3.5.5-r1', 'eq'],
-    ['RELEASE.2023-03-20T20-16-18Z', 'RELEASE.2024-01-01T00-00-00Z', 'lt'],
+    ['RELEASE.2023-03-21T10-00-00Z', 'RELEASE.2024-01-01T00-00-00Z', 'lt'],
     ['latest-build', '7.0.14', 'unknown'],
   ])('%s vs %s is %s', (a, b, expected) => {
     expect(lib(`qy_compare_versions '${a}' '${b}'`).stdout).toBe(expected);
