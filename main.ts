@@ -1,13 +1,13 @@
 import { App, Chart } from 'cdk8s';
 import { ConfigError, loadConfig, PlatformConfig } from './config';
-import { AppsChart } from './charts/apps-chart';
-import { EdgeChart } from './charts/edge-chart';
-import { MilvusChart } from './charts/milvus-chart';
-import { MongoDbChart } from './charts/mongodb-chart';
-import { MonitoringChart } from './charts/monitoring-chart';
-import { NamespaceChart } from './charts/namespace-chart';
-import { NetworkChart } from './charts/network-chart';
-import { RedisChart } from './charts/redis-chart';
+import { AppsChart } from './charts/apps/apps-chart';
+import { EdgeChart } from './charts/edge/edge-chart';
+import { MilvusChart } from './charts/milvus/milvus-chart';
+import { MongoDbChart } from './charts/mongodb/mongodb-chart';
+import { MonitoringChart } from './charts/monitoring/monitoring-chart';
+import { NamespaceChart } from './charts/namespace/namespace-chart';
+import { NetworkChart } from './charts/network/network-chart';
+import { RedisChart } from './charts/redis/redis-chart';
 
 /**
  * Composes the whole platform for one environment into `app`: one chart per deployable unit,

@@ -1,0 +1,116 @@
+import { Construct } from 'constructs';
+import { MinioConfig } from '../../config';
+import { imageName, imageVersion } from '../../lib/image';
+import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
+import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod-defaults';
+import { httpProbe } from '../../lib/probes';
+import { SECRETS, secretKeyRef } from '../../lib/secrets';
+import { StatefulStore } from '../../lib/stateful-store';
+
+/** The S3 API port; it also serves the health checks and the Prometheus metrics. */
+export const MINIO_API_PORT = 9000;
+/** MinIO's cluster-wide Prometheus metrics (v2), public when MINIO_PROMETHEUS_AUTH_TYPE=public. */
+export const MINIO_METRICS_PATH = '/minio/v2/metrics/cluster';
+/** The uid and gid of the upstream MinIO chart's securityContext; the image itself sets no user. */
+const MINIO_UID = 1000;
+const DATA_DIR = '/data';
+
+/** S3 bucket naming rules, as MinIO enforces them. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export interface MinioStoreProps {
+  /** Image, storage, resources and Milvus's bucket for this environment. */
+  readonly config: MinioConfig;
+  readonly scraper: MetricsScraper;
+  /**
+   * Name of the StatefulSet and its Services; clients use `<name>.<ns>.svc.<domain>:9000`.
+   * @default 'minio'
+   */
+  readonly name?: string;
+}
+
+/**
+ * A single-drive MinIO server (`minio server /data`, "xl-single" mode) as Milvus's object store.
+ *
+ * - Root credentials come from the `minio-root` Secret (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD);
+ *   the design's `minioadmin` defaults never ship, and the deprecated MINIO_ACCESS_KEY /
+ *   MINIO_SECRET_KEY are not used.
+ * - It runs as uid/gid 1000 with a read-only root filesystem: its data is the `data` volume, and
+ *   HOME (where MinIO keeps `.minio/certs`) and `--certs-dir` point at an emptyDir.
+ * - Liveness is `/minio/health/live` (the process serves), readiness `/minio/health/ready` (it can
+ *   take requests); both are unauthenticated.
+ * - Metrics are `/minio/v2/metrics/cluster` on the API port, public so Prometheus needs no token.
+ * - The embedded console is off: administration is `mc` through `kubectl port-forward`.
+ *
+ * One replica: a distributed MinIO needs at least four drives and a different command line.
+ * The bucket is not created here but by its user (see `MilvusStandalone`), which knows when it
+ * needs it.
+ */
+export class MinioStore extends StatefulStore {
+  /** The bucket Milvus stores its segments in. */
+  public readonly bucket: string;
+  /** The Secret and keys of the root user, which Milvus also uses. */
+  public readonly rootCredentials = SECRETS.minio;
+
+  constructor(scope: Construct, id: string, props: MinioStoreProps) {
+    const { config } = props;
+    if (!BUCKET_NAME.test(config.bucket) || config.bucket.includes('..')) {
+      throw new Error(`'bucket' of MinIO must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit), got '${config.bucket}'`);
+    }
+    const credentials = SECRETS.minio;
+    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(path, 'api', periodSeconds, failureThreshold, timeoutSeconds);
+
+    super(scope, id, {
+      name: props.name ?? 'minio',
+      component: 'object-store',
+      version: imageVersion(config.image),
+      replicas: 1,
+      ports: [{ name: 'api', port: MINIO_API_PORT }],
+      resources: config.resources,
+      storage: config.storage,
+      runAs: { uid: MINIO_UID, gid: MINIO_UID },
+      metricsPortName: 'api',
+      terminationGracePeriodSeconds: 60,
+      containers: [
+        {
+          name: 'minio',
+          image: imageName(config.image),
+          imagePullPolicy: 'IfNotPresent',
+          // The binary itself, not the image's entrypoint script (which only switches users).
+          command: ['minio'],
+          args: ['server', DATA_DIR, `--address=:${MINIO_API_PORT}`, '--certs-dir=/tmp/certs'],
+          env: [
+            { name: 'MINIO_ROOT_USER', valueFrom: secretKeyRef(credentials, credentials.keys.rootUser) },
+            { name: 'MINIO_ROOT_PASSWORD', valueFrom: secretKeyRef(credentials, credentials.keys.rootPassword) },
+            { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+            { name: 'MINIO_BROWSER', value: 'off' },
+            { name: 'MINIO_UPDATE', value: 'off' },
+            // The image has no user for uid 1000, so HOME would be `/` (read-only).
+            { name: 'HOME', value: '/tmp' },
+          ],
+          ports: [{ name: 'api', containerPort: MINIO_API_PORT, protocol: 'TCP' }],
+          resources: resourceRequirements(config.resources),
+          securityContext: restrictedContainerSecurity(),
+          startupProbe: health('/minio/health/live', 5, 60, 3),
+          livenessProbe: health('/minio/health/live', 10, 6, 5),
+          readinessProbe: health('/minio/health/ready', 5, 3, 3),
+          volumeMounts: [
+            { name: 'data', mountPath: DATA_DIR },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [scratchVolume('tmp', 64)],
+    });
+    this.bucket = config.bucket;
+
+    addServiceMonitor(this, 'service-monitor', {
+      target: this,
+      portName: 'api',
+      port: MINIO_API_PORT,
+      path: MINIO_METRICS_PATH,
+      scraper: props.scraper,
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrule-monitoring.coreos.com';
+import { AlertGroup, platformAlertGroups } from './alert-rules';
+
+export interface PlatformAlertsProps {
+  /** @default 'qingyu-alerts' */
+  readonly name?: string;
+  readonly namespace: string;
+  /** Labels the Prometheus selects PrometheusRules by. */
+  readonly selectionLabels: Readonly<Record<string, string>>;
+  /**
+   * Where the runbooks live; each alert links to `<runbookBaseUrl>#<alert name in lowercase>`.
+   * @default 'docs/runbooks.md' (the path in this repository)
+   */
+  readonly runbookBaseUrl?: string;
+  /** `job` values of the two applications. */
+  readonly apps: { readonly goBackend: string; readonly pythonAi: string };
+  /**
+   * `job` values of every scraped component, read at synthesis so that components added after
+   * this construct are covered too.
+   */
+  readonly scrapeJobs: () => readonly string[];
+  /** Include the rules on kubelet volume statistics (volumes filling up). */
+  readonly kubeletMetrics: boolean;
+  /** Include the rules about the platform's own Prometheus. */
+  readonly ownPrometheus: boolean;
+}
+
+/**
+ * The platform's alerting rules (charts/monitoring/alert-rules.ts) as one PrometheusRule, labelled for the
+ * Prometheus that evaluates them. Every alert carries `severity` and `namespace` labels (for
+ * Alertmanager routing in a shared stack) and `summary`, `description` and `runbook_url`
+ * annotations.
+ */
+export class PlatformAlerts extends Construct {
+  public readonly rule: PrometheusRule;
+  public readonly runbookBaseUrl: string;
+  private readonly props: PlatformAlertsProps;
+
+  constructor(scope: Construct, id: string, props: PlatformAlertsProps) {
+    super(scope, id);
+    this.props = props;
+    this.runbookBaseUrl = props.runbookBaseUrl ?? 'docs/runbooks.md';
+    if (this.runbookBaseUrl.includes('#')) {
+      throw new Error(`'runbookBaseUrl' must not contain a fragment ('#'), got '${this.runbookBaseUrl}'`);
+    }
+    this.rule = new PrometheusRule(this, 'rule', {
+      metadata: { name: props.name ?? 'qingyu-alerts', labels: { ...props.selectionLabels } },
+      spec: { groups: Lazy.any({ produce: () => this.renderGroups() }) as any },
+    });
+  }
+
+  /** The alert groups as rendered (evaluates the scrape jobs now). */
+  public get groups(): AlertGroup[] {
+    return platformAlertGroups({
+      namespace: this.props.namespace,
+      scrapeJobs: this.props.scrapeJobs(),
+      apps: this.props.apps,
+      kubeletMetrics: this.props.kubeletMetrics,
+      ownPrometheus: this.props.ownPrometheus,
+    });
+  }
+
+  private renderGroups() {
+    return this.groups.map((g) => ({
+      name: g.name,
+      rules: g.rules.map((r) => ({
+        alert: r.alert,
+        expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
+        for: r.for,
+        labels: { severity: r.severity, namespace: this.props.namespace, ...r.labels },
+        annotations: {
+          summary: r.summary,
+          description: r.description,
+          runbook_url: `${this.runbookBaseUrl}#${r.alert.toLowerCase()}`,
+        },
+      })),
+    }));
+  }
+}

@@ -1,0 +1,182 @@
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { MonitoringConfig, NetworkConfig, ResourceSpec } from '../../config';
+import {
+  Prometheus,
+  PrometheusSpecContainersResourcesLimits,
+  PrometheusSpecResourcesLimits,
+  PrometheusSpecServiceDiscoveryRole,
+  PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
+} from '../../imports/prometheus-monitoring.coreos.com';
+import { namespacedApiIdentity } from './api-identity';
+import { Component, Endpoint, LABEL } from '../../lib/component';
+import { connectToKubernetesApi } from '../../lib/flows';
+import { imageName, imageVersion } from '../../lib/image';
+import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
+import { PlatformChart } from '../../lib/platform-chart';
+import { podDisruptionBudget, preferredHostAntiAffinity, spreadConstraints } from '../../lib/pod-defaults';
+
+/** Port of the Prometheus web UI and API (the operator's `web` port). */
+export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;
+
+/** The operator's documented default user for Prometheus pods (the image's `nobody` is 65534). */
+const PROMETHEUS_USER = { uid: 1000, gid: 2000, fsGroup: 2000 } as const;
+
+/** The operator's config-reloader sidecars: its defaults (10m CPU, 50Mi) plus scratch space. */
+const CONFIG_RELOADER_RESOURCES: ResourceSpec = {
+  cpuMillis: { request: 10, limit: 100 },
+  memoryMiB: { request: 50, limit: 64 },
+  ephemeralStorageMiB: { request: 16, limit: 64 },
+};
+
+export interface PlatformPrometheusProps {
+  /** Image, replicas, retention, storage and resources of this environment. */
+  readonly config: MonitoringConfig['prometheus'];
+  /** The platform's namespace: the only one whose ServiceMonitors and rules are selected. */
+  readonly namespace: string;
+  /** Labels every ServiceMonitor and PrometheusRule of the platform carries. */
+  readonly selectionLabels: Readonly<Record<string, string>>;
+  /**
+   * Name of the Prometheus resource; the operator names the StatefulSet `prometheus-<name>`.
+   * @default 'platform'
+   */
+  readonly instanceName?: string;
+  /** @default '30s' */
+  readonly scrapeInterval?: string;
+  /** Where the Kubernetes API server answers (`network.kubernetesApi`), for service discovery. */
+  readonly apiServer: NetworkConfig['kubernetesApi'];
+}
+
+/**
+ * The platform's own Prometheus, run by the Prometheus Operator: a `Prometheus` resource that
+ * watches only the platform's namespace (a namespaced Role, no cluster-wide access) and selects
+ * every ServiceMonitor and PrometheusRule labelled with `selectionLabels`; its ServiceAccount;
+ * a ClusterIP Service `prometheus` on port `web` (9090) that Grafana and go-backend query;
+ * a PodDisruptionBudget when it has more than one replica; and a ServiceMonitor on itself.
+ *
+ * The operator creates the pods and stamps its own selector labels on them, overriding any
+ * `podMetadata` label of the same key (`app.kubernetes.io/name: prometheus`,
+ * `app.kubernetes.io/instance: <name>`, `prometheus: <name>`, ...). The component's selector is
+ * therefore made of operator labels, so Services and NetworkPolicies select the pods that exist.
+ *
+ * @see https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.Prometheus
+ */
+export class PlatformPrometheus extends Component {
+  public readonly instanceName: string;
+  public readonly scrapeInterval: string;
+  public readonly prometheus: Prometheus;
+  public readonly service: kplus.k8s.KubeService;
+  public readonly scraper: MetricsScraper;
+  public readonly podDisruptionBudget?: kplus.k8s.KubePodDisruptionBudget;
+  private readonly chart: PlatformChart;
+
+  constructor(scope: Construct, id: string, props: PlatformPrometheusProps) {
+    super(scope, id, { name: 'prometheus', component: 'monitoring', version: imageVersion(props.config.image) });
+    this.chart = PlatformChart.of(this) as PlatformChart;
+    this.instanceName = props.instanceName ?? 'platform';
+    this.scrapeInterval = props.scrapeInterval ?? '30s';
+    const c = props.config;
+    if (!Number.isInteger(c.replicas) || c.replicas < 1) {
+      throw new Error(`'config.replicas' of Prometheus must be a whole number of at least 1, got ${c.replicas}`);
+    }
+    if (Object.keys(props.selectionLabels).length === 0) {
+      throw new Error("'selectionLabels' of Prometheus must not be empty: an empty selector would select every ServiceMonitor");
+    }
+    this.scraper = { peer: { kind: 'component', component: this }, selectionLabels: props.selectionLabels };
+
+    // The token is mounted by the Prometheus resource below, the only pod that needs it.
+    namespacedApiIdentity(this, props.namespace, [
+      // serviceDiscoveryRole EndpointSlice: no access to the older Endpoints API is needed.
+      { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+    ]);
+
+    const onlyOurNamespace = { matchLabels: { 'kubernetes.io/metadata.name': props.namespace } };
+    const selectPlatform = { matchLabels: { ...props.selectionLabels } };
+    this.prometheus = new Prometheus(this, 'prometheus', {
+      metadata: { name: this.instanceName },
+      spec: {
+        image: imageName(c.image),
+        // The operator enables flags by version; a digest carries none, so it assumes its default.
+        ...(c.image.tag !== undefined ? { version: c.image.tag } : {}),
+        replicas: c.replicas,
+        retention: `${c.retentionDays}d`,
+        // Drop old blocks before the volume is full (the WAL and compaction need headroom).
+        retentionSize: `${Math.floor(c.storage.sizeGiB * 1024 * 0.85)}MB`,
+        walCompression: true,
+        enableAdminApi: false,
+        scrapeInterval: this.scrapeInterval,
+        evaluationInterval: this.scrapeInterval,
+        serviceAccountName: this.name,
+        // Kubernetes service discovery needs the API token.
+        automountServiceAccountToken: true,
+        serviceDiscoveryRole: PrometheusSpecServiceDiscoveryRole.ENDPOINT_SLICE,
+        serviceMonitorSelector: selectPlatform,
+        serviceMonitorNamespaceSelector: onlyOurNamespace,
+        ruleSelector: selectPlatform,
+        ruleNamespaceSelector: onlyOurNamespace,
+        // podMonitorSelector, probeSelector and scrapeConfigSelector stay unset: none selected.
+        podMetadata: { labels: { ...this.labels } },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: PROMETHEUS_USER.uid,
+          runAsGroup: PROMETHEUS_USER.gid,
+          fsGroup: PROMETHEUS_USER.fsGroup,
+          fsGroupChangePolicy: 'OnRootMismatch',
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        resources: quantities(c.resources, PrometheusSpecResourcesLimits.fromString),
+        // Merged by name into the operator's sidecars: requests and limits incl. ephemeral storage.
+        containers: [{ name: 'config-reloader', resources: quantities(CONFIG_RELOADER_RESOURCES, PrometheusSpecContainersResourcesLimits.fromString) }],
+        initContainers: [{ name: 'init-config-reloader', resources: quantities(CONFIG_RELOADER_RESOURCES, PrometheusSpecContainersResourcesLimits.fromString) }],
+        storage: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              ...(c.storage.storageClassName !== undefined ? { storageClassName: c.storage.storageClassName } : {}),
+              resources: { requests: { storage: PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(`${c.storage.sizeGiB}Gi`) } },
+            },
+          },
+        },
+        topologySpreadConstraints: spreadConstraints(this.selector) as any,
+        affinity: preferredHostAntiAffinity(this.selector) as any,
+      },
+    });
+
+    // Queries of one dashboard hit the same replica, so graphs do not jump between replicas.
+    this.service = metricsService(this, PROMETHEUS_PORT, { sessionAffinity: 'ClientIP' });
+
+    if (c.replicas > 1) {
+      this.podDisruptionBudget = podDisruptionBudget(this, 'pdb', { name: this.name, selector: this.selector });
+    }
+
+    addServiceMonitor(this, 'service-monitor', {
+      target: this,
+      portName: PROMETHEUS_PORT.name,
+      port: PROMETHEUS_PORT.port,
+      scraper: this.scraper,
+    });
+
+    connectToKubernetesApi(this, props.apiServer, 'service discovery of scrape targets');
+  }
+
+  /** The operator's pod labels: they select the pods it creates for this Prometheus. */
+  public override get selector(): Record<string, string> {
+    return { [LABEL.name]: 'prometheus', prometheus: this.instanceName };
+  }
+
+  /** The `prometheus` Service's `web` port. */
+  public endpoint(): Endpoint {
+    return new Endpoint(this, [this.chart.serviceHost(this.service.name)], PROMETHEUS_PORT.port, PROMETHEUS_PORT.name);
+  }
+}
+
+/** Requests and limits in the operator CRD's quantity type. */
+function quantities<Q>(spec: ResourceSpec, q: (value: string) => Q): { requests: Record<string, Q>; limits: Record<string, Q> } {
+  const of = (cpu: number, mem: number, eph: number) => ({ 'cpu': q(`${cpu}m`), 'memory': q(`${mem}Mi`), 'ephemeral-storage': q(`${eph}Mi`) });
+  return {
+    requests: of(spec.cpuMillis.request, spec.memoryMiB.request, spec.ephemeralStorageMiB.request),
+    limits: of(spec.cpuMillis.limit, spec.memoryMiB.limit, spec.ephemeralStorageMiB.limit),
+  };
+}

@@ -1,0 +1,217 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdk8s';
+import { RedisChart } from '../../charts/redis/redis-chart';
+import { ENVIRONMENTS, IMAGES, RedisConfig } from '../../config';
+import { imageName } from '../../lib/image';
+import { MetricsScraper } from '../../lib/metrics';
+import { MaxMemoryPolicy, RedisStore } from '../../charts/redis/redis-store';
+import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
+
+const prod = synthesize('production');
+const dev = synthesize('development');
+const redisFile = (env = prod) => env.files.find((f) => f.name.endsWith('-redis.k8s.yaml'))!;
+const ASSETS = join(__dirname, '..', '..', 'charts', 'redis', 'assets');
+
+function envOf(workload: K8sObject, name: string): Record<string, any> {
+  return Object.fromEntries(container(workload, name).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+}
+
+const scraper: MetricsScraper = {
+  peer: { kind: 'namespace', namespace: 'monitoring', description: 'prometheus' },
+  selectionLabels: { release: 'test' },
+};
+
+function redisChart(change: (c: RedisConfig) => RedisConfig, maxMemoryPolicy?: MaxMemoryPolicy): K8sObject[] {
+  const base = ENVIRONMENTS.production;
+  const app = new App();
+  if (maxMemoryPolicy) {
+    const chart = new RedisChart(app, 'scratch', { config: base, scraper });
+    new RedisStore(chart, 'other', { config: change(base.redis), scraper, name: 'other', maxMemoryPolicy });
+    return chart.toJson();
+  }
+  return new RedisChart(app, 'redis', { config: { ...base, redis: change(base.redis) }, scraper }).toJson();
+}
+
+const conf = (env = prod) => find(env.objects, 'ConfigMap', 'redis-config').data['redis.conf'] as string;
+/** The effective value of a directive: Redis applies the last occurrence. */
+const directive = (text: string, name: string) =>
+  text.split('\n').filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1)).at(-1);
+
+test('the redis chart matches its snapshot', () => {
+  expect(redisFile().yaml).toMatchSnapshot();
+});
+
+describe('redis', () => {
+  const sts = find(prod.objects, 'StatefulSet', 'redis');
+  const redis = container(sts, 'redis');
+
+  test('runs the pinned official redis image as its redis user (999) with a read-only root filesystem', () => {
+    expect(redis.image).toBe(imageName(IMAGES.redis));
+    expect(podSpec(sts).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
+    expect(redis.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  });
+
+  test('persists with an append-only file fsynced every second, and no RDB snapshots', () => {
+    expect(directive(conf(), 'appendonly')).toBe('yes');
+    expect(directive(conf(), 'appendfsync')).toBe('everysec');
+    expect(directive(conf(), 'save')).toBe('""');
+    expect(directive(conf(), 'dir')).toBe('/data');
+    expect(redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+  });
+
+  test('uses the repository\'s redis.conf plus the environment\'s maxmemory and a volatile-lru policy', () => {
+    expect(conf().startsWith(readFileSync(join(ASSETS, 'redis.conf'), 'utf8').trimEnd())).toBe(true);
+    expect(directive(conf(), 'maxmemory')).toBe('1536mb');
+    expect(directive(conf(dev), 'maxmemory')).toBe('192mb');
+    expect(directive(conf(), 'maxmemory-policy')).toBe('volatile-lru');
+    expect(redis.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/redis', readOnly: true });
+  });
+
+  test('rolls the pod when its configuration or scripts change', () => {
+    const checksum = (objects: K8sObject[]) => find(objects, 'StatefulSet', 'redis').spec.template.metadata.annotations['qingyu.io/config-checksum'];
+    expect(checksum(prod.objects)).toMatch(/^[0-9a-f]{16}$/);
+    expect(checksum(dev.objects)).not.toBe(checksum(prod.objects));
+  });
+
+  test('gets its password from the redis-auth Secret, never on a command line', () => {
+    const env = envOf(sts, 'redis');
+    expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
+    expect(env.REDISCLI_AUTH).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
+    expect(redis.command).toEqual(['sh', '/scripts/start-redis.sh']);
+    expect(redis.args).toBeUndefined();
+    const commandLines = [redis, container(sts, 'exporter')].flatMap((c) => [
+      ...(c.command ?? []), ...(c.args ?? []),
+      ...[c.livenessProbe, c.readinessProbe, c.startupProbe].flatMap((p) => p?.exec?.command ?? []),
+    ]);
+    expect(commandLines.filter((a: string) => /requirepass|PASSWORD|-a\b|--pass/.test(a))).toEqual([]);
+    expect(directive(conf(), 'requirepass')).toBeUndefined();
+  });
+
+  test('probes with redis-cli ping: liveness accepts PONG, LOADING and MASTERDOWN, readiness only PONG', () => {
+    expect(redis.livenessProbe.exec.command).toEqual(['sh', '/scripts/ping-liveness.sh', '4']);
+    expect(redis.readinessProbe.exec.command).toEqual(['sh', '/scripts/ping-readiness.sh', '2']);
+    expect(redis.startupProbe.exec.command[1]).toBe('/scripts/ping-liveness.sh');
+    expect(redis.livenessProbe).not.toEqual(redis.readinessProbe);
+    const scripts = find(prod.objects, 'ConfigMap', 'redis-scripts').data;
+    for (const file of ['start-redis.sh', 'ping-liveness.sh', 'ping-readiness.sh']) {
+      expect(scripts[file]).toBe(readFileSync(join(ASSETS, file), 'utf8'));
+    }
+  });
+
+  test('gives SHUTDOWN time to flush the AOF on SIGTERM', () => {
+    expect(podSpec(sts).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    expect(directive(conf(), 'shutdown-on-sigterm')).toBe('default');
+  });
+
+  test('is one member with a volume sized per environment, so it needs no PodDisruptionBudget', () => {
+    expect(sts.spec.replicas).toBe(1);
+    const size = (env: 'production' | 'staging' | 'development') =>
+      find(synthesize(env).objects, 'StatefulSet', 'redis').spec.volumeClaimTemplates[0].spec.resources.requests.storage;
+    expect([size('production'), size('staging'), size('development')]).toEqual(['10Gi', '5Gi', '1Gi']);
+    expect(ofKind(prod.objects, 'PodDisruptionBudget').filter((p) => p.metadata.name === 'redis')).toEqual([]);
+  });
+
+  test('is reached by the applications through the Service redis on port 6379', () => {
+    expect(find(prod.objects, 'Service', 'redis').spec.ports).toContainEqual({ name: 'redis', port: 6379, protocol: 'TCP', targetPort: 'redis' });
+    expect(find(prod.objects, 'ConfigMap', 'go-backend-config').data.REDIS_ADDR).toBe(`redis.${prod.config.namespace}.svc.cluster.local:6379`);
+  });
+});
+
+describe('redis_exporter sidecar', () => {
+  const sts = find(prod.objects, 'StatefulSet', 'redis');
+  const exporter = container(sts, 'exporter');
+
+  test('runs the pinned redis_exporter on port 9121 named metrics, with its own resources', () => {
+    expect(exporter.image).toBe(imageName(IMAGES.redisExporter));
+    expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
+    expect(exporter.resources).toEqual({
+      requests: { 'cpu': '50m', 'memory': '32Mi', 'ephemeral-storage': '16Mi' },
+      limits: { 'cpu': '200m', 'memory': '64Mi', 'ephemeral-storage': '64Mi' },
+    });
+    expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+
+  test('authenticates with the password from the Secret, is ready on /health and alive while its port answers', () => {
+    expect(envOf(sts, 'exporter')).toEqual({
+      REDIS_ADDR: 'redis://127.0.0.1:6379',
+      REDIS_PASSWORD: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
+      REDIS_EXPORTER_WEB_LISTEN_ADDRESS: ':9121',
+    });
+    expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    expect(exporter.readinessProbe.httpGet).toEqual({ path: '/health', port: 'metrics' });
+    expect(exporter.livenessProbe).not.toEqual(exporter.readinessProbe);
+  });
+
+  test.each(ALL_ENVIRONMENTS)('is scraped in %s by a ServiceMonitor selecting the one Service with the metrics port', (env) => {
+    const { objects } = synthesize(env);
+    const sm = find(objects, 'ServiceMonitor', 'redis');
+    expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    const selected = ofKind(objects, 'Service').filter((s) =>
+      Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+    expect(selected.map((s) => s.metadata.name)).toEqual(['redis']);
+    expect(selected[0].spec.ports).toContainEqual(expect.objectContaining({ name: 'metrics', port: 9121 }));
+  });
+});
+
+describe('RedisStore validation', () => {
+  test('refuses a maxmemory above 80% of the memory limit', () => {
+    expect(() => redisChart((c) => ({ ...c, maxMemoryMiB: 2000 }))).toThrow(
+      "'maxMemoryMiB' of redis must be a whole number between 1 and 1638 (80% of the 2048Mi memory limit, leaving room for copy-on-write during AOF rewrites), got 2000",
+    );
+  });
+
+  test('refuses an unknown eviction policy', () => {
+    expect(() => redisChart((c) => c, 'lru' as MaxMemoryPolicy)).toThrow(/'maxMemoryPolicy' of other must be one of volatile-lru, .*got 'lru'/);
+  });
+
+  test('takes another eviction policy when asked', () => {
+    const objects = redisChart((c) => c, 'volatile-ttl');
+    expect(directive(find(objects, 'ConfigMap', 'other-config').data['redis.conf'], 'maxmemory-policy')).toBe('volatile-ttl');
+  });
+});
+
+describe('the scripts', () => {
+  /** Runs an asset script with fake binaries on PATH. */
+  function run(script: string, args: string[], fakes: Record<string, string>, env: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-scripts-'));
+    try {
+      for (const [name, body] of Object.entries(fakes)) {
+        writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+        chmodSync(join(dir, name), 0o755);
+      }
+      const r = spawnSync('sh', [join(ASSETS, script), ...args], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin`, ...env } });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('start-redis.sh hands the password to redis-server on stdin, escaped, and not as an argument', () => {
+    const password = 'pa"ss\\w$rd x';
+    const r = run('start-redis.sh', [], { 'redis-server': 'echo "ARGS: $*"; cat' }, { REDIS_PASSWORD: password });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('ARGS: /etc/redis/redis.conf -\nrequirepass "pa\\"ss\\\\w$rd x"\n');
+  });
+
+  test('start-redis.sh refuses to start without a password', () => {
+    const r = run('start-redis.sh', [], { 'redis-server': 'echo started' });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toContain('started');
+  });
+
+  test.each([
+    ['PONG', 0, 0],
+    ['LOADING Redis is loading the dataset in memory', 0, 1],
+    ['MASTERDOWN Link with MASTER is down', 0, 1],
+    ['NOAUTH Authentication required.', 1, 1],
+    ['Could not connect to Redis at 127.0.0.1:6379: Connection refused', 1, 1],
+  ])('when redis-cli ping answers %s, liveness exits %d and readiness %d', (answer, live, ready) => {
+    const cli = `[ -n "$REDISCLI_AUTH" ] || { echo NOAUTH; exit 0; }; echo "${answer}"`;
+    const env = { REDISCLI_AUTH: 'secret' };
+    expect(run('ping-liveness.sh', ['4'], { 'redis-cli': cli }, env).status).toBe(live);
+    expect(run('ping-readiness.sh', ['2'], { 'redis-cli': cli }, env).status).toBe(ready);
+  });
+});
