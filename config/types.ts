@@ -6,35 +6,12 @@
  * quotas, capacity reports and policy checks can compute with them.
  */
 
+import { ImageRef, ResourceSpec, StorageSpec } from '../lib/pod';
+
+export type { ImageRef, ResourceSpec, StorageSpec };
+
 export const ENVIRONMENT_NAMES = ['production', 'staging', 'development'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
-
-/** A container image: a repository plus exactly one of a tag or a digest. */
-export interface ImageRef {
-  readonly repository: string;
-  /** A tag such as `v1.4.2`; never `latest`. */
-  readonly tag?: string;
-  /**
-   * A content digest `sha256:<64 hex>`. With a tag too, the image is rendered
-   * `repository:tag@digest`: the runtime pulls the digest, the tag names the release.
-   */
-  readonly digest?: string;
-}
-
-/** Requests and limits of one container. */
-export interface ResourceSpec {
-  readonly cpuMillis: { readonly request: number; readonly limit: number };
-  readonly memoryMiB: { readonly request: number; readonly limit: number };
-  /** Scratch space (emptyDirs, logs); kube-score and eviction both look at it. */
-  readonly ephemeralStorageMiB: { readonly request: number; readonly limit: number };
-}
-
-/** A persistent volume claim per member of a StatefulSet. */
-export interface StorageSpec {
-  readonly sizeGiB: number;
-  /** @default - the cluster's default StorageClass */
-  readonly storageClassName?: string;
-}
 
 /** An application tier service (go-backend, python-ai). */
 export interface AppConfig {

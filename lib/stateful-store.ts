@@ -11,7 +11,7 @@ import {
   restrictedContainerSecurity,
   restrictedPodSecurity,
   spreadConstraints,
-} from './pod-defaults';
+} from './pod';
 
 const k8s = kplus.k8s;
 

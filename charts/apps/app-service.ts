@@ -4,19 +4,9 @@ import { Construct } from 'constructs';
 import { AppConfig } from '../../config';
 import { contentChecksum } from '../../lib/assets';
 import { Component, Endpoint } from '../../lib/component';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, podDisruptionBudget, preferredHostAntiAffinity, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume, spreadConstraints } from '../../lib/pod';
 import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import {
-  podDisruptionBudget,
-  preferredHostAntiAffinity,
-  resourceRequirements,
-  restrictedContainerSecurity,
-  restrictedPodSecurity,
-  scratchVolume,
-  spreadConstraints,
-} from '../../lib/pod-defaults';
-import { httpProbe } from '../../lib/probes';
 import { SecretKey, secretKeyRef, SecretSpec } from '../../lib/secrets';
 
 const k8s = kplus.k8s;

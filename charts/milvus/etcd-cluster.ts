@@ -1,10 +1,8 @@
 import { Construct } from 'constructs';
 import { EtcdConfig } from '../../config';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity } from '../../lib/pod';
 import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import { resourceRequirements, restrictedContainerSecurity } from '../../lib/pod-defaults';
-import { httpProbe } from '../../lib/probes';
 import { StatefulStore } from '../../lib/stateful-store';
 
 /** Ports of every etcd member. */

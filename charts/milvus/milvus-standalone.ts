@@ -5,11 +5,9 @@ import { ImageRef, MilvusConfig } from '../../config';
 import { readAsset } from '../../lib/assets';
 import { Endpoint } from '../../lib/component';
 import { FlowTable } from '../../lib/flows';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
 import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
 import { MinioStore } from './minio-store';
-import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod-defaults';
-import { httpProbe, tcpLiveness } from '../../lib/probes';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 

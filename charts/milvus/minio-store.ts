@@ -1,9 +1,7 @@
 import { Construct } from 'constructs';
 import { MinioConfig } from '../../config';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod';
 import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
-import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod-defaults';
-import { httpProbe } from '../../lib/probes';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 

@@ -4,10 +4,8 @@ import { Construct } from 'constructs';
 import { MonitoringConfig } from '../../config';
 import { Component, Endpoint } from '../../lib/component';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
 import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
-import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume } from '../../lib/pod-defaults';
-import { httpProbe, tcpLiveness } from '../../lib/probes';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 
 const k8s = kplus.k8s;

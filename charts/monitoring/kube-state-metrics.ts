@@ -4,10 +4,8 @@ import { MonitoringConfig, NetworkConfig } from '../../config';
 import { namespacedApiIdentity } from './api-identity';
 import { Component } from '../../lib/component';
 import { connectToKubernetesApi } from '../../lib/flows';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from '../../lib/pod';
 import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
-import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from '../../lib/pod-defaults';
-import { httpProbe } from '../../lib/probes';
 
 const k8s = kplus.k8s;
 

@@ -11,10 +11,9 @@ import {
 import { namespacedApiIdentity } from './api-identity';
 import { Component, Endpoint, LABEL } from '../../lib/component';
 import { connectToKubernetesApi } from '../../lib/flows';
-import { imageName, imageVersion } from '../../lib/image';
+import { imageName, imageVersion, podDisruptionBudget, preferredHostAntiAffinity, spreadConstraints } from '../../lib/pod';
 import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import { podDisruptionBudget, preferredHostAntiAffinity, spreadConstraints } from '../../lib/pod-defaults';
 
 /** Port of the Prometheus web UI and API (the operator's `web` port). */
 export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;

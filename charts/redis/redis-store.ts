@@ -2,10 +2,8 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { RedisConfig } from '../../config';
 import { contentChecksum, readAsset } from '../../lib/assets';
-import { imageName, imageVersion } from '../../lib/image';
+import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
 import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
-import { resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod-defaults';
-import { httpProbe, tcpLiveness } from '../../lib/probes';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 

@@ -11,7 +11,7 @@ import {
 } from '../../config';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageName } from '../../lib/image';
+import { imageName } from '../../lib/pod';
 import { synthesizeConfig } from '../support/synth';
 
 /** The version just below `fixed` on its line (`7.0.28` -> `7.0.27`), or undefined at `x.y.0`. */

@@ -6,7 +6,7 @@ import { App } from 'cdk8s';
 import { MilvusChart } from '../../charts/milvus/milvus-chart';
 import { ENVIRONMENTS, IMAGES, MilvusConfig, MinioConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../../config';
 import { FlowTable, peerName } from '../../lib/flows';
-import { imageName } from '../../lib/image';
+import { imageName } from '../../lib/pod';
 import { MetricsScraper } from '../../lib/metrics';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, S3_OBJECT_STORAGE, synthesize } from '../support/synth';
 

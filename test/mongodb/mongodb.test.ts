@@ -1,7 +1,7 @@
 import { App } from 'cdk8s';
 import { MongoDbChart } from '../../charts/mongodb/mongodb-chart';
 import { ENVIRONMENTS, EnvironmentName, IMAGES } from '../../config';
-import { imageName } from '../../lib/image';
+import { imageName } from '../../lib/pod';
 import { MetricsScraper } from '../../lib/metrics';
 import { cacheSizeGB, MongoReplicaSet, MongoReplicaSetProps } from '../../charts/mongodb/mongo-replica-set';
 import { PlatformChart } from '../../lib/platform-chart';

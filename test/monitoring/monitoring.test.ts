@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { IMAGES, loadConfig, PlatformConfig } from '../../config';
-import { imageName } from '../../lib/image';
+import { imageName } from '../../lib/pod';
 import { MonitoringChart } from '../../charts/monitoring/monitoring-chart';
 import { composePlatform } from '../../main';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { RedisChart } from '../../charts/redis/redis-chart';
 import { ENVIRONMENTS, IMAGES, RedisConfig } from '../../config';
-import { imageName } from '../../lib/image';
+import { imageName } from '../../lib/pod';
 import { MetricsScraper } from '../../lib/metrics';
 import { MaxMemoryPolicy, RedisStore } from '../../charts/redis/redis-store';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';

@@ -1,8 +1,57 @@
 import * as kplus from 'cdk8s-plus-27';
-import { ResourceSpec } from '../config';
+import { Construct } from 'constructs';
+
+/**
+ * What every pod of the platform is made of: images, resources, the restricted security
+ * contexts, probes, spreading and disruption budgets. Constructs take these types as props; the
+ * configuration (config/types.ts) uses the same ones.
+ */
 
 const k8s = kplus.k8s;
 const Quantity = k8s.Quantity;
+
+/** A container image: a repository plus exactly one of a tag or a digest. */
+export interface ImageRef {
+  readonly repository: string;
+  /** A tag such as `v1.4.2`; never `latest`. */
+  readonly tag?: string;
+  /**
+   * A content digest `sha256:<64 hex>`. With a tag too, the image is rendered
+   * `repository:tag@digest`: the runtime pulls the digest, the tag names the release.
+   */
+  readonly digest?: string;
+}
+
+/** Requests and limits of one container. */
+export interface ResourceSpec {
+  readonly cpuMillis: { readonly request: number; readonly limit: number };
+  readonly memoryMiB: { readonly request: number; readonly limit: number };
+  /** Scratch space (emptyDirs, logs); kube-score and eviction both look at it. */
+  readonly ephemeralStorageMiB: { readonly request: number; readonly limit: number };
+}
+
+/** A persistent volume claim per member of a StatefulSet. */
+export interface StorageSpec {
+  readonly sizeGiB: number;
+  /** @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+}
+
+/**
+ * `repository:tag`, `repository@sha256:...` when only a digest is pinned, or
+ * `repository:tag@sha256:...` when both are (the runtime pulls the digest; the tag says which
+ * release it is, for people and for the version floor).
+ */
+export function imageName(ref: ImageRef): string {
+  if (ref.digest) return ref.tag ? `${ref.repository}:${ref.tag}@${ref.digest}` : `${ref.repository}@${ref.digest}`;
+  if (ref.tag) return `${ref.repository}:${ref.tag}`;
+  throw new Error(`image '${ref.repository}' has neither a tag nor a digest`);
+}
+
+/** The version an image runs, for the `app.kubernetes.io/version` label. */
+export function imageVersion(ref: ImageRef): string {
+  return ref.tag ?? ref.digest ?? 'unknown';
+}
 
 /**
  * Pod-level security for the `restricted` Pod Security Standard: a non-root user the image
@@ -69,7 +118,7 @@ export function preferredHostAntiAffinity(selector: Record<string, string>): kpl
 
 /** A PodDisruptionBudget that lets one pod go at a time and never blocks draining a broken pod. */
 export function podDisruptionBudget(
-  scope: import('constructs').Construct,
+  scope: Construct,
   id: string,
   props: { name: string; selector: Record<string, string>; maxUnavailable?: number },
 ): kplus.k8s.KubePodDisruptionBudget {
@@ -86,4 +135,31 @@ export function podDisruptionBudget(
 /** A writable scratch directory for a read-only root filesystem. */
 export function scratchVolume(name: string, sizeMiB = 256): kplus.k8s.Volume {
   return { name, emptyDir: { sizeLimit: Quantity.fromString(`${sizeMiB}Mi`) } };
+}
+
+/**
+ * A liveness probe that only asks whether the process still accepts connections on `port`.
+ * Liveness must not follow the health of dependencies (a restart does not fix an unreachable
+ * etcd or MongoDB, it makes the outage worse); readiness checks the health endpoint, so the two
+ * probes differ in what they test, not only in their timing (kube-score pod-probes-identical).
+ */
+export function tcpLiveness(port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 3): kplus.k8s.Probe {
+  return {
+    tcpSocket: { port: kplus.k8s.IntOrString.fromString(port) },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds,
+    successThreshold: 1,
+  };
+}
+
+/** An HTTP GET probe of `path` on the container's port named `port`. */
+export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 3): kplus.k8s.Probe {
+  return {
+    httpGet: { path, port: kplus.k8s.IntOrString.fromString(port) },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds,
+    successThreshold: 1,
+  };
 }
