@@ -1,5 +1,4 @@
 import { App, Chart } from 'cdk8s';
-import { ConfigError, loadConfig, PlatformConfig } from './config';
 import { AppsChart } from './charts/apps/apps-chart';
 import { EdgeChart } from './charts/edge/edge-chart';
 import { MilvusChart } from './charts/milvus/milvus-chart';
@@ -8,6 +7,8 @@ import { MonitoringChart } from './charts/monitoring/monitoring-chart';
 import { NamespaceChart } from './charts/namespace/namespace-chart';
 import { NetworkChart } from './charts/network/network-chart';
 import { RedisChart } from './charts/redis/redis-chart';
+import { loadConfig, PlatformConfig } from './config';
+import { reportAndExit } from './lib/errors';
 
 /**
  * Composes the whole platform for one environment into `app`: one chart per deployable unit,
@@ -17,13 +18,11 @@ import { RedisChart } from './charts/redis/redis-chart';
 export function composePlatform(app: App, config: PlatformConfig): Chart[] {
   const namespace = new NamespaceChart(app, 'namespace', { config });
   const monitoring = new MonitoringChart(app, 'monitoring', { config });
-  const { scraper } = monitoring;
-  const mongodb = new MongoDbChart(app, 'mongodb', { config, scraper });
-  const redis = new RedisChart(app, 'redis', { config, scraper });
-  const milvus = new MilvusChart(app, 'milvus', { config, scraper });
+  const mongodb = new MongoDbChart(app, 'mongodb', { config });
+  const redis = new RedisChart(app, 'redis', { config });
+  const milvus = new MilvusChart(app, 'milvus', { config });
   const apps = new AppsChart(app, 'apps', {
     config,
-    scraper,
     mongodb: {
       members: mongodb.replicaSet.memberEndpoint('mongodb'),
       replicaSetName: mongodb.replicaSet.replicaSetName,
@@ -31,10 +30,12 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
     },
     redis: redis.redis.endpoint('redis'),
     milvus: milvus.milvus.endpoint('grpc'),
-    connectToPrometheus: (from, purpose) => monitoring.connectToPrometheus(from, purpose),
+    prometheus: monitoring.queryEndpoint,
   });
+  const edge = new EdgeChart(app, 'edge', { config, apps: apps.apps });
 
-  const edge = new EdgeChart(app, 'edge', { config, goBackend: apps.goBackend, pythonAi: apps.pythonAi });
+  monitoring.scrape(mongodb.replicaSet, redis.redis, milvus.etcd, ...(milvus.minio ? [milvus.minio] : []), milvus.milvus, ...apps.services);
+  monitoring.watchApis(...apps.services);
 
   // Last to be built: it derives the NetworkPolicies from every connection made above.
   const network = new NetworkChart(app, 'network', { config });
@@ -45,23 +46,18 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
   // chart it depends on, and a chain of chart dependencies made synth ten times slower.
   const ordered: Chart[] = [namespace, monitoring, mongodb, redis, milvus, apps, edge, network];
   ordered.slice(1).forEach((chart) => chart.addDependency(namespace));
+  namespace.sizeQuotaFor(...ordered.slice(1));
   return ordered;
 }
 
 function main(): void {
-  let config: PlatformConfig;
   try {
-    config = loadConfig(process.env);
+    const app = new App({ recordConstructMetadata: false });
+    composePlatform(app, loadConfig(process.env));
+    app.synth();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    reportAndExit(error);
   }
-  const app = new App();
-  composePlatform(app, config);
-  app.synth();
 }
 
 if (require.main === module) main();

@@ -32,8 +32,11 @@ export function resources(
   };
 }
 
+/** go-backend (Gin API) and python-ai (FastAPI, LangGraph, RAG; SSE and gRPC): ports as the design's section 3. */
 const productionGoBackend: AppConfig = {
+  component: 'api',
   image: IMAGES.goBackend,
+  ports: { http: 8080 },
   replicas: 3,
   maxReplicas: 10,
   targetCpuUtilizationPercent: 70,
@@ -44,7 +47,10 @@ const productionGoBackend: AppConfig = {
 };
 
 const productionPythonAi: AppConfig = {
+  component: 'ai',
   image: IMAGES.pythonAi,
+  ports: { http: 8081, grpc: 50051 },
+  streams: true,
   replicas: 3,
   maxReplicas: 10,
   targetCpuUtilizationPercent: 70,
@@ -126,8 +132,7 @@ const production: PlatformConfig = {
   namespace: 'qingyu',
   clusterDomain: 'cluster.local',
   timeZone: 'Asia/Shanghai',
-  goBackend: productionGoBackend,
-  pythonAi: productionPythonAi,
+  apps: { 'go-backend': productionGoBackend, 'python-ai': productionPythonAi },
   mongodb: productionMongoDb,
   redis: productionRedis,
   milvus: productionMilvus,
@@ -140,6 +145,11 @@ const production: PlatformConfig = {
     maxBodySizeMiB: 10,
     mode: 'ingress',
     gateway: { name: 'public', namespace: 'gateway-system', sectionName: 'https' },
+    // The design's nginx (section 4): chat and agent streams under /api/v1/ai/, the rest to go-backend.
+    routes: [
+      { name: 'api-ai-stream', path: '/api/v1/ai/', app: 'python-ai' },
+      { name: 'api', path: '/', app: 'go-backend' },
+    ],
   },
   monitoring: productionMonitoring,
   network: {
@@ -153,8 +163,10 @@ const staging: PlatformConfig = {
   ...production,
   environment: 'staging',
   namespace: 'qingyu-staging',
-  goBackend: { ...productionGoBackend, replicas: 2, maxReplicas: 4 },
-  pythonAi: { ...productionPythonAi, replicas: 2, maxReplicas: 4 },
+  apps: {
+    'go-backend': { ...productionGoBackend, replicas: 2, maxReplicas: 4 },
+    'python-ai': { ...productionPythonAi, replicas: 2, maxReplicas: 4 },
+  },
   mongodb: { ...productionMongoDb, storage: { sizeGiB: 20 } },
   redis: { ...productionRedis, storage: { sizeGiB: 5 } },
   milvus: {
@@ -175,20 +187,22 @@ const development: PlatformConfig = {
   ...production,
   environment: 'development',
   namespace: 'qingyu-dev',
-  goBackend: {
-    ...productionGoBackend,
-    replicas: 1,
-    maxReplicas: 2,
-    scaleDownStabilizationSeconds: 60,
-    resources: resources([50, 500], [64, 256], [32, 256]),
-  },
-  pythonAi: {
-    ...productionPythonAi,
-    replicas: 1,
-    maxReplicas: 2,
-    scaleDownStabilizationSeconds: 60,
-    resources: resources([100, 1000], [512, 2048], [64, 1024]),
-    terminationGracePeriodSeconds: 60,
+  apps: {
+    'go-backend': {
+      ...productionGoBackend,
+      replicas: 1,
+      maxReplicas: 2,
+      scaleDownStabilizationSeconds: 60,
+      resources: resources([50, 500], [64, 256], [32, 256]),
+    },
+    'python-ai': {
+      ...productionPythonAi,
+      replicas: 1,
+      maxReplicas: 2,
+      scaleDownStabilizationSeconds: 60,
+      resources: resources([100, 1000], [512, 2048], [64, 1024]),
+      terminationGracePeriodSeconds: 60,
+    },
   },
   mongodb: {
     ...productionMongoDb,

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 export interface ConfigInputs {
   /** `production` (default), `staging` or `development`. */
   readonly QINGYU_ENV?: string;
-  /** Tag or `sha256:` digest for both application images. */
+  /** Tag or `sha256:` digest for every application image. */
   readonly QINGYU_IMAGE_TAG?: string;
 }
 
@@ -61,13 +61,19 @@ export function loadConfig(inputs: ConfigInputs): PlatformConfig {
   if (imageOverride !== undefined) {
     const version = parseImageVersion('QINGYU_IMAGE_TAG', imageOverride);
     const withVersion = (ref: ImageRef): ImageRef => ({ repository: ref.repository, ...version });
-    config = {
-      ...config,
-      goBackend: { ...config.goBackend, image: withVersion(config.goBackend.image) },
-      pythonAi: { ...config.pythonAi, image: withVersion(config.pythonAi.image) },
-    };
+    // Every application service: the release CI builds and deploys together.
+    const apps = Object.fromEntries(Object.entries(config.apps).map(([name, app]) => [name, { ...app, image: withVersion(app.image) }]));
+    config = { ...config, apps };
   }
 
+  return checkConfig(config);
+}
+
+/**
+ * `config`, if its formats are valid (validateConfig); else a ConfigError with the first problem
+ * on one line and the number of the others.
+ */
+export function checkConfig(config: PlatformConfig): PlatformConfig {
   const problems = validateConfig(config);
   if (problems.length > 0) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

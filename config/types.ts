@@ -13,9 +13,18 @@ export type { ImageRef, ResourceSpec, StorageSpec };
 export const ENVIRONMENT_NAMES = ['production', 'staging', 'development'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 
-/** An application tier service (go-backend, python-ai). */
+/**
+ * An application service of the tier (go-backend, python-ai, ...): its name is its key in
+ * `apps`. What it is told in its environment is its contract in charts/apps/apps-chart.ts; an
+ * app without one gets the default contract: APP_ENV, TZ and the standard variables of each
+ * store it `uses` (README "Application contract").
+ */
 export interface AppConfig {
+  /** Its role, the `app.kubernetes.io/component` label (`api`, `ai`). */
+  readonly component: string;
   readonly image: ImageRef;
+  /** Container ports by name; `http` serves `/health` and `/metrics`. */
+  readonly ports: Readonly<Record<string, number>>;
   /** Pods when idle: the HPA's `minReplicas` (the Deployment itself sets no replica count). */
   readonly replicas: number;
   readonly maxReplicas: number;
@@ -28,6 +37,10 @@ export interface AppConfig {
   readonly terminationGracePeriodSeconds: number;
   /** Slowest acceptable start (model loading): the startup probe allows this long. */
   readonly maxStartupSeconds: number;
+  /** Serves long-lived Server-Sent Event streams: stream timeouts at the edge, no latency alert. */
+  readonly streams?: boolean;
+  /** For the default contract: the stores whose standard variables the app gets. */
+  readonly uses?: ReadonlyArray<'mongodb' | 'redis' | 'milvus'>;
 }
 
 export interface MongoDbConfig {
@@ -124,6 +137,18 @@ export interface EdgeConfig {
   readonly mode: 'ingress' | 'gateway';
   /** Parent Gateway of the HTTPRoutes in `gateway` mode. */
   readonly gateway: { readonly name: string; readonly namespace: string; readonly sectionName?: string };
+  /**
+   * The public routes of `host`, most specific first and `/` last: each sends a path prefix to
+   * an app of `apps`. A streaming app's route gets `streamTimeoutSeconds`.
+   */
+  readonly routes: readonly EdgeRoute[];
+}
+
+/** One public route: the Ingress (or HTTPRoute rule) `name` sends `path` and below to `app`. */
+export interface EdgeRoute {
+  readonly name: string;
+  readonly path: string;
+  readonly app: string;
 }
 
 export interface MonitoringConfig {
@@ -179,8 +204,8 @@ export interface PlatformConfig {
   readonly clusterDomain: string;
   /** Time zone handed to the applications (`TZ`). */
   readonly timeZone: string;
-  readonly goBackend: AppConfig;
-  readonly pythonAi: AppConfig;
+  /** The application tier, by name (a contract: the name is the Deployment's and the Service's). */
+  readonly apps: Readonly<Record<string, AppConfig>>;
   readonly mongodb: MongoDbConfig;
   readonly redis: RedisConfig;
   readonly milvus: MilvusConfig;

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { FlowTable } from './flows';
+import { FlowTable, Peer } from './flows';
 
 /** The `app.kubernetes.io/part-of` value of everything we deploy. */
 export const PART_OF = 'qingyu';
@@ -29,6 +29,21 @@ export interface ComponentProps {
 }
 
 /**
+ * Where a component serves Prometheus metrics: its metrics Service (the Service labelled
+ * `qingyu.io/metrics: "true"`, whose name becomes the `job` label) and the named port on it.
+ */
+export interface MetricsEndpoint {
+  /** Name of the metrics Service: the `job` of the scraped series. */
+  readonly service: string;
+  readonly portName: string;
+  readonly port: number;
+  /** @default '/metrics' */
+  readonly path?: string;
+  /** Keep the target's own labels on conflict (Milvus and kube-state-metrics export `namespace`, `pod`). @default false */
+  readonly honorLabels?: boolean;
+}
+
+/**
  * A named part of the platform. Every API object defined inside it carries its
  * `app.kubernetes.io/*` labels (stamped by `PlatformChart`), and its `selector` picks exactly
  * its pods. Components are the nodes of the flow table that NetworkPolicies are derived from.
@@ -45,12 +60,29 @@ export class Component extends Construct {
   public readonly name: string;
   public readonly component: string;
   public readonly version: string;
+  private metricsEndpoint?: MetricsEndpoint;
 
   constructor(scope: Construct, id: string, props: ComponentProps) {
     super(scope, id);
     this.name = props.name;
     this.component = props.component;
     this.version = toLabelValue(props.version);
+  }
+
+  /** Where Prometheus scrapes this component, if it serves metrics. */
+  public get metrics(): MetricsEndpoint | undefined {
+    return this.metricsEndpoint;
+  }
+
+  /** Declares, once, where this component serves metrics (monitoring's `scrape` reads it). */
+  protected declareMetrics(endpoint: MetricsEndpoint): void {
+    if (this.metricsEndpoint) throw new Error(`${this.name} already declares its metrics endpoint`);
+    this.metricsEndpoint = endpoint;
+  }
+
+  /** This component's pods, as a NetworkPolicy peer. */
+  public get peer(): Peer {
+    return { kind: 'component', component: this };
   }
 
   /** Labels that select this component's pods; stable across versions. */
@@ -64,8 +96,8 @@ export class Component extends Construct {
    */
   public connect(endpoint: Endpoint, purpose: string): Endpoint {
     FlowTable.of(this).add({
-      from: { kind: 'component', component: this },
-      to: { kind: 'component', component: endpoint.component },
+      from: this.peer,
+      to: endpoint.peer,
       port: endpoint.port,
       protocol: 'TCP',
       purpose,
@@ -94,20 +126,33 @@ export function toLabelValue(version: string): string {
 }
 
 /**
- * A network address of a component: the DNS names a client uses and the port it connects to.
- * Obtain one through `Component.connect` so that the flow is recorded.
+ * A network address: the DNS names a client uses, the port it connects to, and the pods that
+ * answer (one of our components, or pods elsewhere such as a shared stack's Prometheus). Obtain
+ * one from its owner and pass it to `Component.connect`, so that the flow is recorded.
  */
 export class Endpoint {
+  /** The pods that answer, as a NetworkPolicy peer. */
+  public readonly peer: Peer;
+
   constructor(
-    /** The component whose pods answer. */
-    public readonly component: Component,
+    owner: Component | Peer,
     /** DNS names to connect to (several for a replica set's members). */
     public readonly hosts: readonly string[],
     public readonly port: number,
     /** Name of the Service and container port. */
     public readonly portName: string,
   ) {
-    if (hosts.length === 0) throw new Error(`endpoint of '${component.name}' needs at least one host`);
+    this.peer = owner instanceof Component ? owner.peer : owner;
+    if (hosts.length === 0) throw new Error(`endpoint of '${this.name}' needs at least one host`);
+  }
+
+  /** The component whose pods answer, when it is one of ours. */
+  public get component(): Component | undefined {
+    return this.peer.kind === 'component' ? this.peer.component : undefined;
+  }
+
+  private get name(): string {
+    return this.peer.kind === 'component' ? this.peer.component.name : this.peer.description;
   }
 
   /** `host:port` of the first host. */

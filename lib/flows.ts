@@ -90,3 +90,26 @@ export function connectToKubernetesApi(
     });
   }
 }
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Whether `cidr` is an IPv4 block such as `10.0.0.0/8`. */
+export function isIpv4Cidr(cidr: string): boolean {
+  const m = IPV4_CIDR.exec(cidr);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+function ipv4(cidr: string): { base: number; bits: number } {
+  const [address, bits] = cidr.split('/');
+  const base = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  return { base, bits: bits === undefined ? 32 : Number(bits) };
+}
+
+/** Whether IPv4 block (or address) `inner` lies within block `outer`. */
+export function cidrContains(outer: string, inner: string): boolean {
+  const o = ipv4(outer);
+  const i = ipv4(inner);
+  if (i.bits < o.bits) return false;
+  const size = 2 ** (32 - o.bits);
+  return Math.floor(i.base / size) === Math.floor(o.base / size);
+}

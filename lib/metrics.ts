@@ -1,7 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
 import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
-import { Component } from './component';
+import { Component, MetricsEndpoint } from './component';
 import { FlowTable, Peer } from './flows';
 
 /** Label on the one Service of a component that Prometheus scrapes. */
@@ -9,58 +8,48 @@ export const METRICS_SERVICE_LABEL = 'qingyu.io/metrics';
 
 /**
  * Who scrapes the platform's metrics: the platform's own Prometheus, or an existing
- * kube-prometheus-stack. Made by the monitoring chart and handed to every chart with metrics.
+ * kube-prometheus-stack. The monitoring unit owns it and scrapes components with it.
  */
-export interface MetricsScraper {
+export interface Scraper {
   /** The scraping pods, as a NetworkPolicy peer. */
   readonly peer: Peer;
   /** Labels every ServiceMonitor and PrometheusRule carries so that the Prometheus selects it. */
   readonly selectionLabels: Readonly<Record<string, string>>;
 }
 
-export interface ServiceMonitorProps {
-  /** The component whose Service is scraped; the ServiceMonitor is named after it. */
-  readonly target: Component;
-  /** Name of the Service port that serves metrics. */
-  readonly portName: string;
-  /** Its number, for the NetworkPolicy that lets the scraper in. */
-  readonly port: number;
-  readonly scraper: MetricsScraper;
-  /** @default '/metrics' */
-  readonly path?: string;
-  /** @default '30s' */
-  readonly interval?: string;
-  /** @default '10s' */
-  readonly scrapeTimeout?: string;
-  /** Keep the target's own labels on conflict (Milvus exports its own `namespace`, `pod`). @default false */
-  readonly honorLabels?: boolean;
-  /** @default - the target's name */
-  readonly name?: string;
+/** A component that declares where it serves metrics. */
+export type Scrapeable = Component & { readonly metrics: MetricsEndpoint };
+
+/** The target's metrics endpoint; fails clearly for a component that declares none. */
+export function metricsOf(target: Component): MetricsEndpoint {
+  if (!target.metrics) throw new Error(`${target.name} declares no metrics endpoint, so it cannot be scraped`);
+  return target.metrics;
 }
 
 /**
- * A ServiceMonitor that selects exactly the target's metrics Service (the Service labelled
- * `qingyu.io/metrics: "true"`) by its named port, and the flow that lets the scraper reach it.
+ * A ServiceMonitor, in the target's own scope (so in its chart's file of dist/), that selects
+ * exactly the target's metrics Service by its named port; and the flow that lets the scraper in.
  */
-export function addServiceMonitor(scope: Construct, id: string, props: ServiceMonitorProps): ServiceMonitor {
-  FlowTable.of(scope).add({
-    from: props.scraper.peer,
-    to: { kind: 'component', component: props.target },
-    port: props.port,
+export function serviceMonitor(target: Component, scraper: Scraper): ServiceMonitor {
+  const m = metricsOf(target);
+  FlowTable.of(target).add({
+    from: scraper.peer,
+    to: target.peer,
+    port: m.port,
     protocol: 'TCP',
-    purpose: `scrape ${props.target.name} metrics`,
+    purpose: `scrape ${target.name} metrics`,
   });
-  return new ServiceMonitor(scope, id, {
-    metadata: { name: props.name ?? props.target.name, labels: { ...props.scraper.selectionLabels } },
+  return new ServiceMonitor(target, 'service-monitor', {
+    metadata: { name: target.name, labels: { ...scraper.selectionLabels } },
     spec: {
-      selector: { matchLabels: { ...props.target.selector, [METRICS_SERVICE_LABEL]: 'true' } },
+      selector: { matchLabels: { ...target.selector, [METRICS_SERVICE_LABEL]: 'true' } },
       endpoints: [
         {
-          port: props.portName,
-          path: props.path ?? '/metrics',
-          interval: props.interval ?? '30s',
-          scrapeTimeout: props.scrapeTimeout ?? '10s',
-          honorLabels: props.honorLabels ?? false,
+          port: m.portName,
+          path: m.path ?? '/metrics',
+          interval: '30s',
+          scrapeTimeout: '10s',
+          honorLabels: m.honorLabels ?? false,
         },
       ],
     },
@@ -69,7 +58,7 @@ export function addServiceMonitor(scope: Construct, id: string, props: ServiceMo
 
 /**
  * The ClusterIP Service named after `component` that selects its pods on one named port and is
- * labelled as the component's metrics Service (what `addServiceMonitor` selects).
+ * labelled as the component's metrics Service (what a ServiceMonitor selects).
  */
 export function metricsService(
   component: Component,

@@ -1,10 +1,19 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { Construct } from 'constructs';
-import { PlatformConfig } from '../config';
+import { Construct, IConstruct } from 'constructs';
 import { Component, INSTANCE, LABEL, MANAGED_BY, PART_OF } from './component';
 
+/** Where the platform is installed: what every chart and construct needs to know about it. */
+export interface PlatformIdentity {
+  /** The namespace of every object. */
+  readonly namespace: string;
+  /** Cluster DNS domain of fully qualified Service names (`cluster.local`). */
+  readonly clusterDomain: string;
+  /** The environment (`production`), the version label of objects that serve the whole namespace. */
+  readonly environment: string;
+}
+
 export interface PlatformChartProps {
-  readonly config: PlatformConfig;
+  readonly platform: PlatformIdentity;
 }
 
 /**
@@ -14,20 +23,31 @@ export interface PlatformChartProps {
  * serve the whole namespace).
  */
 export class PlatformChart extends Chart {
-  public readonly config: PlatformConfig;
+  /**
+   * The PlatformChart `c` is defined in; constructs call this for the namespace and DNS names.
+   * (cdk8s answers `instanceof Chart` for every chart, so the test is the platform's own field.)
+   */
+  public static override of(c: IConstruct): PlatformChart {
+    for (let scope: IConstruct | undefined = c; scope; scope = scope.node.scope) {
+      if ((scope as Partial<PlatformChart>).platform !== undefined && scope instanceof Chart) return scope as PlatformChart;
+    }
+    throw new Error(`${c.node.path || c.node.id} must be created inside a PlatformChart (it needs the platform's namespace)`);
+  }
+
+  public readonly platform: PlatformIdentity;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     super(scope, id, {
-      namespace: props.config.namespace,
+      namespace: props.platform.namespace,
       disableResourceNameHashes: true,
       labels: { [LABEL.partOf]: PART_OF, [LABEL.managedBy]: MANAGED_BY, [LABEL.instance]: INSTANCE },
     });
-    this.config = props.config;
+    this.platform = props.platform;
   }
 
   /** Fully qualified DNS name of a Service in the platform's namespace. */
   public serviceHost(serviceName: string): string {
-    return `${serviceName}.${this.config.namespace}.svc.${this.config.clusterDomain}`;
+    return `${serviceName}.${this.platform.namespace}.svc.${this.platform.clusterDomain}`;
   }
 
   /** Labels for objects that belong to the namespace as a whole rather than to one component. */
@@ -35,7 +55,7 @@ export class PlatformChart extends Chart {
     return {
       [LABEL.name]: this.node.id,
       [LABEL.component]: 'platform',
-      [LABEL.version]: this.config.environment,
+      [LABEL.version]: this.platform.environment,
     };
   }
 

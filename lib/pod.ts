@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { PropError } from './errors';
 
 /**
  * What every pod of the platform is made of: images, resources, the restricted security
@@ -81,8 +82,19 @@ export function restrictedContainerSecurity(options: { readOnlyRootFilesystem?: 
   };
 }
 
-/** Requests and limits of a `ResourceSpec` as a Kubernetes `resources` block. */
-export function resourceRequirements(spec: ResourceSpec): kplus.k8s.ResourceRequirements {
+/**
+ * Requests and limits of a `ResourceSpec` as a Kubernetes `resources` block; `prop` names the
+ * spec in the message when a request is not a positive whole number or a limit is below it.
+ */
+export function resourceRequirements(spec: ResourceSpec, prop = 'resources'): kplus.k8s.ResourceRequirements {
+  for (const [name, pair] of Object.entries(spec) as Array<[string, { request: number; limit: number }]>) {
+    if (!Number.isInteger(pair.request) || pair.request < 1) {
+      throw new PropError(`'${prop}.${name}.request' must be a whole number of at least 1, got ${pair.request}`);
+    }
+    if (!Number.isInteger(pair.limit) || pair.limit < pair.request) {
+      throw new PropError(`'${prop}.${name}.limit' must be a whole number of at least the request (${pair.request}), got ${pair.limit}`);
+    }
+  }
   const q = (cpu: number, mem: number, eph: number) => ({
     'cpu': Quantity.fromString(`${cpu}m`),
     'memory': Quantity.fromString(`${mem}Mi`),
@@ -162,4 +174,43 @@ export function httpProbe(path: string, port: string, periodSeconds: number, fai
     timeoutSeconds,
     successThreshold: 1,
   };
+}
+
+/** A container as the platform writes one: its image and resources as typed values. */
+export interface ContainerSpec extends Omit<kplus.k8s.Container, 'image' | 'imagePullPolicy' | 'resources'> {
+  readonly image: ImageRef;
+  readonly resources: ResourceSpec;
+}
+
+/**
+ * A container with the platform's defaults: the image by tag or digest, `IfNotPresent` (the
+ * pins are immutable), requests and limits, and the restricted security context unless the spec
+ * brings its own. `resourcesProp` names the resources in a refusal (`exporter.resources`).
+ */
+export function container(spec: ContainerSpec, resourcesProp = 'resources'): kplus.k8s.Container {
+  const { image, resources, ...rest } = spec;
+  return {
+    ...rest,
+    image: imageName(image),
+    imagePullPolicy: 'IfNotPresent',
+    resources: resourceRequirements(resources, resourcesProp),
+    securityContext: rest.securityContext ?? restrictedContainerSecurity(),
+  };
+}
+
+/** A named TCP container port. */
+export function containerPort(name: string, port: number): kplus.k8s.ContainerPort {
+  return { name, containerPort: port, protocol: 'TCP' };
+}
+
+const STORAGE_CLASS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+/** Checks a volume request: a whole number of GiB, and a StorageClass name if one is named. */
+export function checkStorage(spec: StorageSpec, prop = 'storage'): void {
+  if (!Number.isInteger(spec.sizeGiB) || spec.sizeGiB < 1) {
+    throw new PropError(`'${prop}.sizeGiB' must be a whole number of at least 1, got ${spec.sizeGiB}`);
+  }
+  if (spec.storageClassName !== undefined && !STORAGE_CLASS_NAME.test(spec.storageClassName)) {
+    throw new PropError(`'${prop}.storageClassName' must be a StorageClass name (a DNS subdomain), got '${spec.storageClassName}'`);
+  }
 }

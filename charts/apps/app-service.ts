@@ -1,31 +1,55 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AppConfig } from '../../config';
 import { contentChecksum } from '../../lib/assets';
 import { Component, Endpoint } from '../../lib/component';
-import { httpProbe, imageName, imageVersion, podDisruptionBudget, preferredHostAntiAffinity, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume, spreadConstraints } from '../../lib/pod';
-import { addServiceMonitor, METRICS_SERVICE_LABEL, MetricsScraper } from '../../lib/metrics';
+import { METRICS_SERVICE_LABEL } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
+import { PropError } from '../../lib/errors';
+import {
+  container,
+  containerPort,
+  httpProbe,
+  ImageRef,
+  imageVersion,
+  podDisruptionBudget,
+  preferredHostAntiAffinity,
+  ResourceSpec,
+  restrictedPodSecurity,
+  scratchVolume,
+  spreadConstraints,
+} from '../../lib/pod';
 import { SecretKey, secretKeyRef, SecretSpec } from '../../lib/secrets';
 
 const k8s = kplus.k8s;
 
-export interface AppPort {
-  readonly name: string;
-  readonly port: number;
-}
-
 export interface AppServiceProps {
   /** Name of the Deployment, its Service, ServiceAccount, HPA, PDB and ServiceMonitor. */
   readonly name: string;
-  /** Role in the platform (`api`, `ai`). */
+  /** Role in the platform (`api`, `ai`): the `app.kubernetes.io/component` label. */
   readonly component: string;
-  /** Replicas, scaling, resources and image of this environment. */
-  readonly config: AppConfig;
-  /** Container ports; the one named `http` serves `/health` and `/metrics`. */
-  readonly ports: readonly AppPort[];
-  readonly scraper: MetricsScraper;
+  readonly image: ImageRef;
+  /** Container ports by IANA service name; the one named `http` serves `/health` and `/metrics`. */
+  readonly ports: Readonly<Record<string, number>>;
+  /** Pods when idle: the HPA's `minReplicas` (the Deployment itself sets no replica count). */
+  readonly replicas: number;
+  /** The most pods the HPA may run: above `replicas`. */
+  readonly maxReplicas: number;
+  /** Average CPU utilisation, in percent of requests, that the HPA aims for (10 to 100). */
+  readonly targetCpuUtilizationPercent: number;
+  /** How long the HPA waits, after load drops, before removing pods (0 to 3600 s). */
+  readonly scaleDownStabilizationSeconds: number;
+  readonly resources: ResourceSpec;
+  /** Time a pod gets to finish in-flight work (SSE streams) after SIGTERM (10 to 3600 s). */
+  readonly terminationGracePeriodSeconds: number;
+  /** Slowest acceptable start (model loading): the startup probe allows this long (10 to 1800 s). */
+  readonly maxStartupSeconds: number;
+  /**
+   * Serves long-lived Server-Sent Event streams: the edge gives its routes the stream timeouts,
+   * and its requests are left out of the latency alert.
+   * @default false
+   */
+  readonly streams?: boolean;
   /** @default '/health' */
   readonly healthPath?: string;
   /** User and group of the image's process. @default 10001 */
@@ -49,7 +73,7 @@ export interface AppServiceProps {
  * with `connect`, which also records the NetworkPolicy flow.
  */
 export class AppService extends Component {
-  public readonly config: AppConfig;
+  public readonly ports: Readonly<Record<string, number>>;
   public readonly deployment: kplus.k8s.KubeDeployment;
   public readonly service: kplus.k8s.KubeService;
   public readonly configMap: kplus.k8s.KubeConfigMap;
@@ -58,23 +82,22 @@ export class AppService extends Component {
   public readonly healthPath: string;
   public readonly preStopSeconds: number;
   public readonly uid: number;
+  public readonly streams: boolean;
   private readonly chart: PlatformChart;
-  private readonly ports: readonly AppPort[];
   private readonly settings: Record<string, string> = {};
   private readonly env: kplus.k8s.EnvVar[] = [];
 
   constructor(scope: Construct, id: string, props: AppServiceProps) {
-    super(scope, id, { name: props.name, component: props.component, version: imageVersion(props.config.image) });
-    this.chart = PlatformChart.of(this) as PlatformChart;
-    this.config = props.config;
+    super(scope, id, { name: props.name, component: props.component, version: imageVersion(props.image) });
+    this.chart = PlatformChart.of(this);
     this.ports = props.ports;
     this.healthPath = props.healthPath ?? '/health';
     this.preStopSeconds = props.preStopSeconds ?? 10;
     this.uid = props.uid ?? 10001;
+    this.streams = props.streams ?? false;
+    validate(props, this.preStopSeconds);
     const http = this.port('http');
-    if (this.preStopSeconds >= props.config.terminationGracePeriodSeconds) {
-      throw new Error(`'preStopSeconds' of ${props.name} (${this.preStopSeconds}) must be below its termination grace period (${props.config.terminationGracePeriodSeconds})`);
-    }
+    this.declareMetrics({ service: props.name, portName: 'http', port: http });
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: props.name },
@@ -91,11 +114,11 @@ export class AppService extends Component {
       spec: {
         type: 'ClusterIP',
         selector: this.selector,
-        ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })),
+        ports: Object.entries(props.ports).map(([name, port]) => ({ name, port, targetPort: k8s.IntOrString.fromString(name), protocol: 'TCP' })),
       },
     });
 
-    const { config } = props;
+    const config = props;
     const probe = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
       httpProbe(this.healthPath, 'http', periodSeconds, failureThreshold, timeoutSeconds);
 
@@ -126,14 +149,12 @@ export class AppService extends Component {
             topologySpreadConstraints: spreadConstraints(this.selector),
             affinity: preferredHostAntiAffinity(this.selector),
             containers: [
-              {
+              container({
                 name: props.name,
-                image: imageName(config.image),
-                imagePullPolicy: 'IfNotPresent',
-                ports: props.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+                image: config.image,
+                ports: Object.entries(props.ports).map(([name, port]) => containerPort(name, port)),
                 env: this.env,
-                resources: resourceRequirements(config.resources),
-                securityContext: restrictedContainerSecurity(),
+                resources: config.resources,
                 // Ready quickly, out of rotation after 3 failures; restarted only after a
                 // longer outage; the startup probe covers slow starts (model loading).
                 readinessProbe: probe(5, 3, 2),
@@ -141,7 +162,7 @@ export class AppService extends Component {
                 startupProbe: probe(5, Math.ceil(config.maxStartupSeconds / 5), 2),
                 lifecycle: { preStop: { exec: { command: ['sleep', String(this.preStopSeconds)] } } },
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
+              }),
             ],
             volumes: [scratchVolume('tmp')],
           },
@@ -178,40 +199,39 @@ export class AppService extends Component {
 
     this.podDisruptionBudget = podDisruptionBudget(this, 'pdb', { name: props.name, selector: this.selector });
 
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'http',
-      port: http.port,
-      scraper: props.scraper,
-    });
   }
 
-  private port(name: string): AppPort {
-    const port = this.ports.find((p) => p.name === name);
-    if (!port) throw new Error(`${this.name} has no port named '${name}' (has: ${this.ports.map((p) => p.name).join(', ')})`);
+  /** The number of the app's port `name`. */
+  public port(name: string): number {
+    const port = this.ports[name];
+    if (port === undefined) throw new PropError(`${this.name} has no port named '${name}' (has: ${Object.keys(this.ports).join(', ')})`);
     return port;
   }
 
   /** Address of this service's ClusterIP Service on `portName`. */
   public endpoint(portName: string): Endpoint {
-    return new Endpoint(this, [this.chart.serviceHost(this.name)], this.port(portName).port, portName);
+    return new Endpoint(this, [this.chart.serviceHost(this.name)], this.port(portName), portName);
   }
 
   /**
-   * A headless Service for `portName`, so that clients resolve every pod and balance long-lived
-   * HTTP/2 (gRPC) connections across them instead of pinning one pod through a ClusterIP.
+   * The headless Service `<name>-<portName>` for `portName` (made on first use), so that clients
+   * resolve every pod and balance long-lived HTTP/2 (gRPC) connections across them instead of
+   * pinning one pod through a ClusterIP.
    */
-  public addHeadlessService(name: string, portName: string): Endpoint {
+  public headlessEndpoint(portName: string): Endpoint {
+    const name = `${this.name}-${portName}`;
     const port = this.port(portName);
-    new k8s.KubeService(this, `headless-${portName}`, {
-      metadata: { name },
-      spec: {
-        clusterIp: 'None',
-        selector: this.selector,
-        ports: [{ name: port.name, port: port.port, targetPort: k8s.IntOrString.fromString(port.name), protocol: 'TCP' }],
-      },
-    });
-    return new Endpoint(this, [this.chart.serviceHost(name)], port.port, portName);
+    if (!this.node.tryFindChild(`headless-${portName}`)) {
+      new k8s.KubeService(this, `headless-${portName}`, {
+        metadata: { name },
+        spec: {
+          clusterIp: 'None',
+          selector: this.selector,
+          ports: [{ name: portName, port, targetPort: k8s.IntOrString.fromString(portName), protocol: 'TCP' }],
+        },
+      });
+    }
+    return new Endpoint(this, [this.chart.serviceHost(name)], port, portName);
   }
 
   /** A non-secret setting: stored in the ConfigMap and passed as an environment variable. */
@@ -228,10 +248,31 @@ export class AppService extends Component {
   }
 
   private assertNewEnv(name: string): void {
-    if (this.env.some((e) => e.name === name)) throw new Error(`${this.name} already has an environment variable '${name}'`);
+    if (this.env.some((e) => e.name === name)) throw new PropError(`${this.name} already has an environment variable '${name}'`);
   }
 
   private settingsChecksum(): string {
     return contentChecksum(this.settings);
+  }
+}
+
+function validate(p: AppServiceProps, preStopSeconds: number): void {
+  const wholeNumber = (prop: keyof AppServiceProps, min: number, max: number) => {
+    const value = p[prop] as number;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new PropError(`'${prop}' must be a whole number from ${min} to ${max}, got ${value}`);
+    }
+  };
+  wholeNumber('replicas', 1, 100);
+  if (!Number.isInteger(p.maxReplicas) || p.maxReplicas <= p.replicas) {
+    throw new PropError(`'maxReplicas' must exceed 'replicas' (${p.replicas}) so the HPA can scale, got ${p.maxReplicas}`);
+  }
+  wholeNumber('targetCpuUtilizationPercent', 10, 100);
+  wholeNumber('scaleDownStabilizationSeconds', 0, 3600);
+  wholeNumber('terminationGracePeriodSeconds', 10, 3600);
+  wholeNumber('maxStartupSeconds', 10, 1800);
+  if (p.ports.http === undefined) throw new PropError(`'ports' must name the 'http' port that serves ${p.healthPath ?? '/health'} and /metrics, got ${JSON.stringify(p.ports)}`);
+  if (preStopSeconds >= p.terminationGracePeriodSeconds) {
+    throw new PropError(`'preStopSeconds' (${preStopSeconds}) must be below 'terminationGracePeriodSeconds' (${p.terminationGracePeriodSeconds})`);
   }
 }

@@ -1,102 +1,126 @@
 import { Construct } from 'constructs';
-import { AppService } from './app-service';
+import { AppConfig, PlatformConfig } from '../../config';
 import { Endpoint } from '../../lib/component';
 import { FlowTable } from '../../lib/flows';
-import { MetricsScraper } from '../../lib/metrics';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
+import { PlatformChart } from '../../lib/platform-chart';
+import { fromSettings } from '../../lib/errors';
 import { SECRETS } from '../../lib/secrets';
+import { AppService } from './app-service';
 
-export interface AppsChartProps extends PlatformChartProps {
-  readonly scraper: MetricsScraper;
-  /** Every member of the MongoDB replica set, on its `mongodb` port. */
+/** What the application tier connects to, handed over by the units that own it. */
+export interface AppsChartProps {
+  readonly config: PlatformConfig;
+  /** Every member of the MongoDB replica set, on its `mongodb` port, and the set's names. */
   readonly mongodb: { readonly members: Endpoint; readonly replicaSetName: string; readonly database: string };
   /** The Redis client Service. */
   readonly redis: Endpoint;
   /** The Milvus gRPC Service. */
   readonly milvus: Endpoint;
-  /** Records a connection to Prometheus and returns its `host:port`. */
-  readonly connectToPrometheus: (from: AppService, purpose: string) => string;
+  /** Where Prometheus answers queries (the platform's own, or a shared stack's). */
+  readonly prometheus: Endpoint;
 }
 
-/** Ports of the application tier (the design's, section 3). */
-export const APP_PORTS = {
-  goBackendHttp: 8080,
-  pythonAiHttp: 8081,
-  pythonAiGrpc: 50051,
-} as const;
+/** What an app's contract can wire it to: the other apps and the stores. */
+interface Wiring {
+  readonly config: PlatformConfig;
+  readonly apps: Readonly<Record<string, AppService>>;
+  readonly props: AppsChartProps;
+}
 
 /**
- * The application tier: go-backend (Gin API) and python-ai (FastAPI, LangGraph, RAG; SSE and
- * gRPC), wired to the data stores through their endpoints.
+ * The settings each app reads from its environment (README "Application contract"), in the
+ * order they appear in its ConfigMap and container. An app with no contract here gets the
+ * default one.
  */
-export class AppsChart extends PlatformChart {
-  public readonly goBackend: AppService;
-  public readonly pythonAi: AppService;
-  /** The headless Service that lets gRPC clients balance over every python-ai pod. */
-  public readonly pythonAiGrpc: Endpoint;
-
-  constructor(scope: Construct, id: string, props: AppsChartProps) {
-    super(scope, id, props);
-    const { config } = this;
-
-    this.goBackend = new AppService(this, 'go-backend', {
-      name: 'go-backend',
-      component: 'api',
-      config: config.goBackend,
-      ports: [{ name: 'http', port: APP_PORTS.goBackendHttp }],
-      scraper: props.scraper,
-    });
-
-    this.pythonAi = new AppService(this, 'python-ai', {
-      name: 'python-ai',
-      component: 'ai',
-      config: config.pythonAi,
-      ports: [
-        { name: 'http', port: APP_PORTS.pythonAiHttp },
-        { name: 'grpc', port: APP_PORTS.pythonAiGrpc },
-      ],
-      scraper: props.scraper,
-    });
-    this.pythonAiGrpc = this.pythonAi.addHeadlessService('python-ai-grpc', 'grpc');
-
-    const mongoUri = (app: AppService) => {
-      const members = app.connect(props.mongodb.members, 'application data');
-      // No credentials in the URI: they come from the mongodb-app Secret as separate variables.
-      return `mongodb://${members.hostPorts}/${props.mongodb.database}?replicaSet=${props.mongodb.replicaSetName}&authSource=admin`;
-    };
-
-    const go = this.goBackend;
-    go.addSetting('APP_ENV', config.environment);
-    go.addSetting('TZ', config.timeZone);
-    go.addSetting('MONGODB_URI', mongoUri(go));
-    go.addSecret('MONGODB_USERNAME', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.username);
-    go.addSecret('MONGODB_PASSWORD', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.password);
-    go.addSetting('REDIS_ADDR', go.connect(props.redis, 'cache and sessions').address);
+const CONTRACTS: Readonly<Record<string, (app: AppService, w: Wiring) => void>> = {
+  'go-backend': (go, w) => {
+    common(go, w);
+    mongodb(go, w);
+    go.addSetting('REDIS_ADDR', go.connect(w.props.redis, 'cache and sessions').address);
     go.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
     // dns:/// makes gRPC clients resolve every python-ai pod and round-robin over them.
-    go.addSetting('AI_SERVICE_URL', `dns:///${go.connect(this.pythonAiGrpc, 'AI calls over gRPC').address}`);
-    go.addSetting('PROMETHEUS_ADDR', props.connectToPrometheus(go, 'metrics queries'));
+    go.addSetting('AI_SERVICE_URL', `dns:///${go.connect(w.apps['python-ai'].headlessEndpoint('grpc'), 'AI calls over gRPC').address}`);
+    go.addSetting('PROMETHEUS_ADDR', go.connect(w.props.prometheus, 'metrics queries').address);
     go.addSecret('JWT_SECRET', SECRETS.goBackend, SECRETS.goBackend.keys.jwtSecret);
-
-    const ai = this.pythonAi;
-    ai.addSetting('APP_ENV', config.environment);
-    ai.addSetting('TZ', config.timeZone);
-    ai.addSetting('MONGODB_URI', mongoUri(ai));
-    ai.addSecret('MONGODB_USERNAME', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.username);
-    ai.addSecret('MONGODB_PASSWORD', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.password);
-    const milvus = ai.connect(props.milvus, 'vector search');
-    ai.addSetting('MILVUS_HOST', milvus.hosts[0]);
-    ai.addSetting('MILVUS_PORT', String(milvus.port));
-    ai.addSetting('REDIS_URL', `redis://${ai.connect(props.redis, 'cache and sessions').address}/0`);
+  },
+  'python-ai': (ai, w) => {
+    common(ai, w);
+    mongodb(ai, w);
+    milvus(ai, w);
+    ai.addSetting('REDIS_URL', `redis://${ai.connect(w.props.redis, 'cache and sessions').address}/0`);
     ai.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
-    ai.addSetting('GO_API_URL', `http://${ai.connect(go.endpoint('http'), 'business API calls').address}`);
+    ai.addSetting('GO_API_URL', `http://${ai.connect(w.apps['go-backend'].endpoint('http'), 'business API calls').address}`);
     ai.addSecret('OPENAI_API_KEY', SECRETS.pythonAi, SECRETS.pythonAi.keys.openaiApiKey);
-    FlowTable.of(this).add({
-      from: { kind: 'component', component: ai },
-      to: { kind: 'cidr', cidrs: config.network.egressCidrs, except: config.network.egressExceptCidrs, description: 'internet' },
+    const net = w.config.network;
+    FlowTable.of(ai).add({
+      from: ai.peer,
+      to: { kind: 'cidr', cidrs: net.egressCidrs, except: net.egressExceptCidrs, description: 'internet' },
       port: 443,
       protocol: 'TCP',
       purpose: 'OpenAI API over HTTPS',
     });
+  },
+};
+
+/** The default contract: APP_ENV and TZ, and the standard variables of each store in `uses`. */
+function defaultContract(app: AppService, w: Wiring, config: AppConfig): void {
+  common(app, w);
+  for (const store of config.uses ?? []) {
+    if (store === 'mongodb') mongodb(app, w);
+    if (store === 'milvus') milvus(app, w);
+    if (store === 'redis') {
+      app.addSetting('REDIS_ADDR', app.connect(w.props.redis, 'cache and sessions').address);
+      app.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
+    }
+  }
+}
+
+function common(app: AppService, w: Wiring): void {
+  app.addSetting('APP_ENV', w.config.environment);
+  app.addSetting('TZ', w.config.timeZone);
+}
+
+function mongodb(app: AppService, w: Wiring): void {
+  const m = w.props.mongodb;
+  const members = app.connect(m.members, 'application data');
+  // No credentials in the URI: they come from the mongodb-app Secret as separate variables.
+  app.addSetting('MONGODB_URI', `mongodb://${members.hostPorts}/${m.database}?replicaSet=${m.replicaSetName}&authSource=admin`);
+  app.addSecret('MONGODB_USERNAME', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.username);
+  app.addSecret('MONGODB_PASSWORD', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.password);
+}
+
+function milvus(app: AppService, w: Wiring): void {
+  const endpoint = app.connect(w.props.milvus, 'vector search');
+  app.addSetting('MILVUS_HOST', endpoint.hosts[0]);
+  app.addSetting('MILVUS_PORT', String(endpoint.port));
+}
+
+/**
+ * The application tier: one AppService per entry of `apps` (go-backend, the Gin API, and
+ * python-ai, FastAPI with LangGraph and RAG, SSE and gRPC, in the design), each wired to the
+ * stores and to each other through endpoints. Settings: `apps` in config/environments.ts.
+ */
+export class AppsChart extends PlatformChart {
+  /** Every app by name. */
+  public readonly apps: Readonly<Record<string, AppService>>;
+
+  constructor(scope: Construct, id: string, props: AppsChartProps) {
+    super(scope, id, { platform: props.config });
+    const { config } = props;
+    const at = (name: string) => `config ${config.environment}.apps['${name}']`;
+    const apps: Record<string, AppService> = {};
+    for (const [name, app] of Object.entries(config.apps)) {
+      apps[name] = fromSettings(at(name), () => new AppService(this, name, { name, ...app }));
+    }
+    this.apps = apps;
+    const wiring: Wiring = { config, apps, props };
+    for (const [name, app] of Object.entries(apps)) {
+      fromSettings(at(name), () => (CONTRACTS[name] ?? ((a, w) => defaultContract(a, w, config.apps[name])))(app, wiring));
+    }
+  }
+
+  /** Every app, in the order of the configuration. */
+  public get services(): AppService[] {
+    return Object.values(this.apps);
   }
 }

@@ -1,8 +1,7 @@
 import { Construct } from 'constructs';
-import { EtcdConfig } from '../../config';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity } from '../../lib/pod';
-import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
+import { PropError } from '../../lib/errors';
+import { httpProbe, ImageRef, imageVersion, ResourceSpec, StorageSpec } from '../../lib/pod';
 import { StatefulStore } from '../../lib/stateful-store';
 
 /** Ports of every etcd member. */
@@ -18,9 +17,19 @@ const DATA_MOUNT = '/var/lib/etcd';
 const DATA_DIR = `${DATA_MOUNT}/data`;
 
 export interface EtcdClusterProps {
-  /** Image, members, storage, resources and backend quota of this environment. */
-  readonly config: EtcdConfig;
-  readonly scraper: MetricsScraper;
+  /** The etcd image (the 3.5 line). */
+  readonly image: ImageRef;
+  /** Members: 1 for standalone Milvus, or an odd number for a highly available metadata store. */
+  readonly replicas: number;
+  /** The volume of each member; at least twice `quotaBackendBytes`. */
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  /**
+   * The database size at which etcd raises NOSPACE and accepts only reads and deletes
+   * (`--quota-backend-bytes`): up to 8 GiB, and at most half of the volume.
+   * @see https://etcd.io/docs/v3.5/dev-guide/limit/#storage-size-limit
+   */
+  readonly quotaBackendBytes: number;
   /**
    * Name of the StatefulSet, its Services (`<name>`, `<name>-headless`) and its members
    * (`<name>-0`...). It is part of every member's peer URL, so it cannot change after creation.
@@ -64,116 +73,95 @@ export class EtcdCluster extends StatefulStore {
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     const name = props.name ?? 'etcd';
-    const { config } = props;
     const autoCompactionRetention = props.autoCompactionRetention ?? 1000;
     const snapshotCount = props.snapshotCount ?? 50000;
-    validate(config, autoCompactionRetention, snapshotCount);
-
-    const chart = PlatformChart.of(scope) as PlatformChart;
-    const headless = chart.serviceHost(`${name}-headless`);
-    const peerUrl = (member: string) => `http://${member}.${headless}:${ETCD_PORTS.peer}`;
-    const initialCluster = Array.from({ length: config.replicas }, (_, i) => `${name}-${i}=${peerUrl(`${name}-${i}`)}`).join(',');
-
-    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
-      httpProbe(path, 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
+    validate(props, autoCompactionRetention, snapshotCount);
 
     super(scope, id, {
       name,
       component: 'metadata-store',
-      version: imageVersion(config.image),
-      replicas: config.replicas,
-      ports: [
-        { name: 'client', port: ETCD_PORTS.client },
-        { name: 'peer', port: ETCD_PORTS.peer },
-        { name: 'metrics', port: ETCD_PORTS.metrics },
-      ],
-      resources: config.resources,
-      storage: config.storage,
+      version: imageVersion(props.image),
+      replicas: props.replicas,
+      ports: ETCD_PORTS,
+      storage: props.storage,
       runAs: { uid: ETCD_UID, gid: ETCD_UID },
       // Members must start together to form a quorum; ordered start would wait forever on etcd-0.
       podManagementPolicy: 'Parallel',
-      metricsPortName: 'metrics',
+      metrics: { port: 'metrics' },
       terminationGracePeriodSeconds: 60,
-      containers: [
-        {
-          name: 'etcd',
-          image: imageName(config.image),
-          imagePullPolicy: 'IfNotPresent',
-          command: ['/usr/local/bin/etcd'],
-          args: [
-            '--name=$(POD_NAME)',
-            `--data-dir=${DATA_DIR}`,
-            `--listen-client-urls=http://0.0.0.0:${ETCD_PORTS.client}`,
-            `--advertise-client-urls=http://$(MEMBER_HOST):${ETCD_PORTS.client}`,
-            `--listen-peer-urls=http://0.0.0.0:${ETCD_PORTS.peer}`,
-            `--initial-advertise-peer-urls=http://$(MEMBER_HOST):${ETCD_PORTS.peer}`,
-            `--initial-cluster=${initialCluster}`,
-            '--initial-cluster-state=new',
-            // Unique per installation, so members of another namespace's cluster are refused.
-            `--initial-cluster-token=${name}-${chart.config.namespace}`,
-            `--listen-metrics-urls=http://0.0.0.0:${ETCD_PORTS.metrics}`,
-            '--auto-compaction-mode=revision',
-            `--auto-compaction-retention=${autoCompactionRetention}`,
-            `--quota-backend-bytes=${config.quotaBackendBytes}`,
-            `--snapshot-count=${snapshotCount}`,
-            '--logger=zap',
-            '--log-outputs=stderr',
-          ],
-          env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-            // The member's stable DNS name; Kubernetes expands $(POD_NAME) defined just above. (No
-            // ETCD_* names here: etcd reads those as flags, and the args are the one source.)
-            { name: 'MEMBER_HOST', value: `$(POD_NAME).${headless}` },
-          ],
-          ports: [
-            { name: 'client', containerPort: ETCD_PORTS.client, protocol: 'TCP' },
-            { name: 'peer', containerPort: ETCD_PORTS.peer, protocol: 'TCP' },
-            { name: 'metrics', containerPort: ETCD_PORTS.metrics, protocol: 'TCP' },
-          ],
-          resources: resourceRequirements(config.resources),
-          securityContext: restrictedContainerSecurity(),
-          // As kubeadm probes etcd: startup waits for a linearizable read (the member has joined a
-          // quorum); liveness asks only whether this member's own server answers, so losing quorum
-          // or hitting the space quota (NOSPACE, fixed by defrag, not by a restart) never restarts
-          // it; readiness takes it out of the client Service while it cannot serve a quorum read.
-          startupProbe: health('/health?serializable=false', 10, 30, 5),
-          livenessProbe: health('/health?exclude=NOSPACE&serializable=true', 10, 6, 5),
-          readinessProbe: health('/health?exclude=NOSPACE', 5, 3, 3),
-          volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }],
-        },
-      ],
     });
-
     this.autoCompactionRetention = autoCompactionRetention;
     this.snapshotCount = snapshotCount;
-    this.quotaBackendBytes = config.quotaBackendBytes;
-    if (this.replicas > 1) this.connect(this.memberEndpoint('peer'), 'etcd raft replication between members');
+    this.quotaBackendBytes = props.quotaBackendBytes;
 
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'metrics',
-      port: ETCD_PORTS.metrics,
-      scraper: props.scraper,
+    const peerUrl = (member: string) => `http://${member}.${this.headlessHost}:${ETCD_PORTS.peer}`;
+    const initialCluster = Array.from({ length: props.replicas }, (_, i) => `${name}-${i}=${peerUrl(`${name}-${i}`)}`).join(',');
+    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(path, 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
+
+    this.addContainer({
+      name: 'etcd',
+      image: props.image,
+      command: ['/usr/local/bin/etcd'],
+      args: [
+        '--name=$(POD_NAME)',
+        `--data-dir=${DATA_DIR}`,
+        `--listen-client-urls=http://0.0.0.0:${ETCD_PORTS.client}`,
+        `--advertise-client-urls=http://$(MEMBER_HOST):${ETCD_PORTS.client}`,
+        `--listen-peer-urls=http://0.0.0.0:${ETCD_PORTS.peer}`,
+        `--initial-advertise-peer-urls=http://$(MEMBER_HOST):${ETCD_PORTS.peer}`,
+        `--initial-cluster=${initialCluster}`,
+        '--initial-cluster-state=new',
+        // Unique per installation, so members of another namespace's cluster are refused.
+        `--initial-cluster-token=${name}-${PlatformChart.of(this).platform.namespace}`,
+        `--listen-metrics-urls=http://0.0.0.0:${ETCD_PORTS.metrics}`,
+        '--auto-compaction-mode=revision',
+        `--auto-compaction-retention=${autoCompactionRetention}`,
+        `--quota-backend-bytes=${props.quotaBackendBytes}`,
+        `--snapshot-count=${snapshotCount}`,
+        '--logger=zap',
+        '--log-outputs=stderr',
+      ],
+      env: [
+        { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+        // The member's stable DNS name; Kubernetes expands $(POD_NAME) defined just above. (No
+        // ETCD_* names here: etcd reads those as flags, and the args are the one source.)
+        { name: 'MEMBER_HOST', value: `$(POD_NAME).${this.headlessHost}` },
+      ],
+      ports: this.containerPorts('client', 'peer', 'metrics'),
+      resources: props.resources,
+      // As kubeadm probes etcd: startup waits for a linearizable read (the member has joined a
+      // quorum); liveness asks only whether this member's own server answers, so losing quorum
+      // or hitting the space quota (NOSPACE, fixed by defrag, not by a restart) never restarts
+      // it; readiness takes it out of the client Service while it cannot serve a quorum read.
+      startupProbe: health('/health?serializable=false', 10, 30, 5),
+      livenessProbe: health('/health?exclude=NOSPACE&serializable=true', 10, 6, 5),
+      readinessProbe: health('/health?exclude=NOSPACE', 5, 3, 3),
+      volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }],
     });
+
+    if (this.replicas > 1) this.connect(this.memberEndpoint('peer'), 'etcd raft replication between members');
   }
 }
 
-function validate(config: EtcdConfig, autoCompactionRetention: number, snapshotCount: number): void {
-  if (!Number.isInteger(config.replicas) || config.replicas < 1 || config.replicas % 2 === 0) {
-    throw new Error(`'replicas' of etcd must be odd (1, 3, 5) so that a majority survives a failure, got ${config.replicas}`);
+function validate(props: EtcdClusterProps, autoCompactionRetention: number, snapshotCount: number): void {
+  if (!Number.isInteger(props.replicas) || props.replicas < 1 || props.replicas % 2 === 0) {
+    throw new PropError(`'replicas' must be odd (1, 3, 5 or 7) for an etcd cluster, so that a majority survives a failure, got ${props.replicas}`);
   }
-  const maxQuota = 8 * 1024 ** 3;
-  if (!Number.isInteger(config.quotaBackendBytes) || config.quotaBackendBytes <= 0 || config.quotaBackendBytes > maxQuota) {
-    throw new Error(`'quotaBackendBytes' of etcd must be a whole number of bytes between 1 and ${maxQuota} (etcd's suggested maximum), got ${config.quotaBackendBytes}`);
+  const GiB = 1024 ** 3;
+  const maxQuota = 8 * GiB;
+  if (!Number.isInteger(props.quotaBackendBytes) || props.quotaBackendBytes < GiB || props.quotaBackendBytes > maxQuota) {
+    throw new PropError(`'quotaBackendBytes' must be a whole number of bytes from 1 GiB to 8 GiB (etcd's suggested maximum), got ${props.quotaBackendBytes}`);
   }
   // The database may reach the quota, and compaction and defragmentation need room besides it.
-  if (config.quotaBackendBytes > config.storage.sizeGiB * 1024 ** 3 / 2) {
-    throw new Error(`'quotaBackendBytes' of etcd (${config.quotaBackendBytes}) must be at most half of its volume (${config.storage.sizeGiB}Gi)`);
+  if (!Number.isInteger(props.storage.sizeGiB) || props.quotaBackendBytes > (props.storage.sizeGiB * GiB) / 2) {
+    throw new PropError(`'quotaBackendBytes' (${props.quotaBackendBytes}, ${props.quotaBackendBytes / GiB} GiB) must be at most half of the volume, `
+      + `'storage.sizeGiB' ${props.storage.sizeGiB}: defragmentation needs room beside the database; raise the volume to at least ${Math.ceil((2 * props.quotaBackendBytes) / GiB)} GiB`);
   }
   if (!Number.isInteger(autoCompactionRetention) || autoCompactionRetention < 1) {
-    throw new Error(`'autoCompactionRetention' of etcd must be a whole number of revisions of at least 1, got ${autoCompactionRetention}`);
+    throw new PropError(`'autoCompactionRetention' of etcd must be a whole number of revisions of at least 1, got ${autoCompactionRetention}`);
   }
   if (!Number.isInteger(snapshotCount) || snapshotCount < 1) {
-    throw new Error(`'snapshotCount' of etcd must be a whole number of at least 1, got ${snapshotCount}`);
+    throw new PropError(`'snapshotCount' of etcd must be a whole number of at least 1, got ${snapshotCount}`);
   }
 }

@@ -1,19 +1,20 @@
 import { Construct } from 'constructs';
-import { MinioConfig, S3ObjectStorageConfig } from '../../config';
+import { PlatformConfig } from '../../config';
+import { PlatformChart } from '../../lib/platform-chart';
+import { fromSettings } from '../../lib/errors';
+import { SECRETS } from '../../lib/secrets';
 import { EtcdCluster } from './etcd-cluster';
-import { MetricsScraper } from '../../lib/metrics';
 import { MilvusStandalone } from './milvus-standalone';
 import { MinioStore } from './minio-store';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
-import { SECRETS } from '../../lib/secrets';
 
-export interface MilvusChartProps extends PlatformChartProps {
-  readonly scraper: MetricsScraper;
+export interface MilvusChartProps {
+  readonly config: PlatformConfig;
 }
 
 /**
  * The vector database stack: Milvus standalone with its metadata in etcd and its segments and
- * indexes in MinIO, each a StatefulSet with its own volume, probes and ServiceMonitor.
+ * indexes in MinIO (or an external S3 store), each a StatefulSet with its own volume and probes.
+ * Settings: `milvus` in config/environments.ts.
  *
  *   python-ai --grpc--> milvus --client--> etcd
  *                              --api-----> minio (bucket created by milvus's init container)
@@ -26,20 +27,23 @@ export class MilvusChart extends PlatformChart {
   public readonly milvus: MilvusStandalone;
 
   constructor(scope: Construct, id: string, props: MilvusChartProps) {
-    super(scope, id, props);
-    const { milvus: config } = this.config;
-    const { scraper } = props;
-
-    this.etcd = new EtcdCluster(this, 'etcd', { config: config.etcd, scraper });
+    super(scope, id, { platform: props.config });
+    const settings = `config ${props.config.environment}.milvus`;
+    const config = props.config.milvus;
     const os = config.objectStorage;
-    if (os.type === 'minio') this.minio = new MinioStore(this, 'minio', { config: os, scraper });
-    this.milvus = new MilvusStandalone(this, 'milvus', {
-      config,
+
+    this.etcd = fromSettings(`${settings}.etcd`, () => new EtcdCluster(this, 'etcd', config.etcd));
+    if (os.type === 'minio') {
+      this.minio = fromSettings(`${settings}.objectStorage`, () => new MinioStore(this, 'minio', os));
+    }
+    this.milvus = fromSettings(settings, () => new MilvusStandalone(this, 'milvus', {
+      image: config.image,
+      storage: config.storage,
+      resources: config.resources,
       etcd: this.etcd,
-      objectStore: this.minio
-        ? { kind: 'minio', minio: this.minio, clientImage: (os as MinioConfig).clientImage }
-        : { kind: 's3', ...(os as S3ObjectStorageConfig), credentials: SECRETS.objectStore },
-      scraper,
-    });
+      objectStore: os.type === 'minio'
+        ? { kind: 'minio', minio: this.minio!, clientImage: os.clientImage }
+        : { kind: 's3', ...os, credentials: SECRETS.objectStore },
+    }));
   }
 }

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ImageRef, MilvusConfig } from '../../config';
 import { readAsset } from '../../lib/assets';
 import { Endpoint } from '../../lib/component';
 import { FlowTable } from '../../lib/flows';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
-import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
-import { MinioStore } from './minio-store';
+import { PropError } from '../../lib/errors';
+import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
+import { MinioStore } from './minio-store';
 
 const k8s = kplus.k8s;
 
@@ -22,34 +21,12 @@ export const MILVUS_PORTS = { grpc: 19530, metrics: 9091 } as const;
 const MILVUS_UID = 10001;
 const DATA_DIR = '/var/lib/milvus';
 
-export interface MilvusStandaloneProps {
-  /** Image, storage and resources of this environment. */
-  readonly config: MilvusConfig;
-  /** The metadata store; Milvus connects to its client Service on the `client` port. */
-  readonly etcd: StatefulStore;
-  /**
-   * Where Milvus keeps segments and indexes: the platform's MinIO (Milvus connects to its `api`
-   * port with its root user and creates the bucket) or an external S3-compatible store.
-   */
-  readonly objectStore: MilvusObjectStore;
-  readonly scraper: MetricsScraper;
-  /**
-   * Name of the StatefulSet and its Services; python-ai connects to `<name>:19530`.
-   * @default 'milvus'
-   */
-  readonly name?: string;
-  /**
-   * Prefix of every object Milvus writes in the bucket (`minio.rootPath`).
-   * @default 'files' (the image's milvus.yaml default)
-   */
-  readonly rootPath?: string;
-  /**
-   * Slowest acceptable start (etcd and MinIO connections, the RocksMQ and segment recovery):
-   * the startup probe allows this long before liveness takes over.
-   * @default 600
-   */
-  readonly maxStartupSeconds?: number;
-}
+/** Requests and limits of the bucket step (an `mc` client). */
+const BUCKET_STEP_RESOURCES: ResourceSpec = {
+  cpuMillis: { request: 10, limit: 200 },
+  memoryMiB: { request: 32, limit: 128 },
+  ephemeralStorageMiB: { request: 8, limit: 32 },
+};
 
 /**
  * An S3-compatible store outside the cluster: Milvus reaches `cidrs` on `port` and authenticates
@@ -69,6 +46,37 @@ export type MilvusObjectStore =
   /** `clientImage` runs the bucket step (it needs `mc` and `/bin/sh`). */
   | { readonly kind: 'minio'; readonly minio: MinioStore; readonly clientImage: ImageRef }
   | ({ readonly kind: 's3' } & ExternalObjectStore);
+
+export interface MilvusStandaloneProps {
+  /** The Milvus image; a move along the upgrade path (2.3 -> 2.5 -> 2.6) is a change of tag. */
+  readonly image: ImageRef;
+  /** The volume of RocksMQ and the local segment cache (`/var/lib/milvus`). */
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  /** The metadata store; Milvus connects to its client Service on the `client` port. */
+  readonly etcd: StatefulStore;
+  /**
+   * Where Milvus keeps segments and indexes: the platform's MinIO (Milvus connects to its `api`
+   * port with its root user and creates the bucket) or an external S3-compatible store.
+   */
+  readonly objectStore: MilvusObjectStore;
+  /**
+   * Name of the StatefulSet and its Services; python-ai connects to `<name>:19530`.
+   * @default 'milvus'
+   */
+  readonly name?: string;
+  /**
+   * Prefix of every object Milvus writes in the bucket (`minio.rootPath`).
+   * @default 'files' (the image's milvus.yaml default)
+   */
+  readonly rootPath?: string;
+  /**
+   * Slowest acceptable start (etcd and MinIO connections, the RocksMQ and segment recovery):
+   * the startup probe allows this long before liveness takes over.
+   * @default 600
+   */
+  readonly maxStartupSeconds?: number;
+}
 
 /**
  * Milvus in standalone mode (`milvus run standalone`) with external etcd and MinIO.
@@ -96,163 +104,128 @@ export class MilvusStandalone extends StatefulStore {
   public readonly minioEndpoint?: Endpoint;
 
   constructor(scope: Construct, id: string, props: MilvusStandaloneProps) {
-    const { config, objectStore } = props;
     const name = props.name ?? 'milvus';
     const rootPath = props.rootPath ?? 'files';
     const maxStartupSeconds = props.maxStartupSeconds ?? 600;
     if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(rootPath) || rootPath.endsWith('/')) {
-      throw new Error(`'rootPath' of ${name} must be an object key prefix of letters, digits, '.', '_', '-' or '/', not ending in '/', got '${rootPath}'`);
+      throw new PropError(`'rootPath' of ${name} must be an object key prefix of letters, digits, '.', '_', '-' or '/', not ending in '/', got '${rootPath}'`);
     }
     if (!Number.isInteger(maxStartupSeconds) || maxStartupSeconds < 60) {
-      throw new Error(`'maxStartupSeconds' of ${name} must be a whole number of at least 60, got ${maxStartupSeconds}`);
+      throw new PropError(`'maxStartupSeconds' of ${name} must be a whole number of at least 60, got ${maxStartupSeconds}`);
     }
-    const etcd = props.etcd.endpoint('client');
-    const minio = objectStore.kind === 'minio' ? objectStore.minio : undefined;
-    const s3 = minio?.endpoint('api');
-    const script = readAsset('charts/milvus/assets/create-bucket.sh');
-    const scriptsConfigMap = `${name}-scripts`;
-    const bucket = minio ? minio.bucket : (objectStore as ExternalObjectStore).bucket;
-    const keyRef = (which: 'id' | 'secret') => {
-      if (minio) return secretKeyRef(minio.rootCredentials, which === 'id' ? minio.rootCredentials.keys.rootUser : minio.rootCredentials.keys.rootPassword);
-      const c = (objectStore as ExternalObjectStore).credentials;
-      return secretKeyRef(c, which === 'id' ? c.keys.accessKeyId : c.keys.secretAccessKey);
-    };
-    // Milvus's `minio.*` settings, for either store (Milvus speaks S3 to both).
-    const storeEnv: kplus.k8s.EnvVar[] = minio
-      ? [
-        { name: 'MINIO_ADDRESS', value: s3!.hosts[0] },
-        { name: 'MINIO_PORT', value: String(s3!.port) },
-        { name: 'MINIO_ACCESS_KEY_ID', valueFrom: keyRef('id') },
-        { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: keyRef('secret') },
-        { name: 'MINIO_BUCKET_NAME', value: bucket },
-        { name: 'MINIO_ROOT_PATH', value: rootPath },
-        { name: 'MINIO_USE_SSL', value: 'false' },
-        { name: 'MINIO_USE_IAM', value: 'false' },
-      ]
-      : [
-        { name: 'MINIO_ADDRESS', value: (objectStore as ExternalObjectStore).endpoint },
-        { name: 'MINIO_PORT', value: String((objectStore as ExternalObjectStore).port) },
-        { name: 'MINIO_ACCESS_KEY_ID', valueFrom: keyRef('id') },
-        { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: keyRef('secret') },
-        { name: 'MINIO_BUCKET_NAME', value: bucket },
-        { name: 'MINIO_ROOT_PATH', value: rootPath },
-        { name: 'MINIO_USE_SSL', value: String((objectStore as ExternalObjectStore).tls) },
-        { name: 'MINIO_USE_IAM', value: 'false' },
-        { name: 'MINIO_REGION', value: (objectStore as ExternalObjectStore).region },
-      ];
-
-    const healthz = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
-      httpProbe('/healthz', 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
-
     super(scope, id, {
       name,
       component: 'vector-database',
-      version: imageVersion(config.image),
+      version: imageVersion(props.image),
       replicas: 1,
-      ports: [
-        { name: 'grpc', port: MILVUS_PORTS.grpc },
-        { name: 'metrics', port: MILVUS_PORTS.metrics },
-      ],
-      resources: config.resources,
-      storage: config.storage,
+      ports: MILVUS_PORTS,
+      storage: props.storage,
       runAs: { uid: MILVUS_UID, gid: MILVUS_UID },
-      metricsPortName: 'metrics',
+      // Milvus labels its series with its own `namespace` (the Milvus namespace) and node ids.
+      metrics: { port: 'metrics', honorLabels: true },
       // Longer than Milvus's own graceful stop (common.gracefulStopTimeout, 30s in v2.3).
       terminationGracePeriodSeconds: 60,
-      podAnnotations: minio ? { 'qingyu.io/scripts-checksum': sha256(script) } : undefined,
-      initContainers: minio && [
-        {
-          name: 'create-bucket',
-          image: imageName((objectStore as { clientImage: ImageRef }).clientImage),
-          imagePullPolicy: 'IfNotPresent',
-          command: ['/bin/sh', '/scripts/create-bucket.sh'],
-          env: [
-            { name: 'MINIO_ENDPOINT', value: `http://${s3!.address}` },
-            { name: 'MINIO_BUCKET', value: bucket },
-            { name: 'MINIO_ROOT_USER', valueFrom: keyRef('id') },
-            { name: 'MINIO_ROOT_PASSWORD', valueFrom: keyRef('secret') },
-            { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
-            { name: 'HOME', value: '/tmp' },
-          ],
-          resources: resourceRequirements({
-            cpuMillis: { request: 10, limit: 200 },
-            memoryMiB: { request: 32, limit: 128 },
-            ephemeralStorageMiB: { request: 8, limit: 32 },
-          }),
-          securityContext: restrictedContainerSecurity(),
-          volumeMounts: [
-            { name: 'scripts', mountPath: '/scripts', readOnly: true },
-            { name: 'mc-config', mountPath: '/tmp' },
-          ],
-        },
-      ],
-      containers: [
-        {
-          name: 'milvus',
-          image: imageName(config.image),
-          imagePullPolicy: 'IfNotPresent',
-          // Arguments only: the image's entrypoint, tini, stays PID 1 to forward signals and reap.
-          args: ['milvus', 'run', 'standalone'],
-          env: [
-            { name: 'ETCD_ENDPOINTS', value: etcd.address },
-            ...storeEnv,
-          ],
-          ports: [
-            { name: 'grpc', containerPort: MILVUS_PORTS.grpc, protocol: 'TCP' },
-            { name: 'metrics', containerPort: MILVUS_PORTS.metrics, protocol: 'TCP' },
-          ],
-          resources: resourceRequirements(config.resources),
-          securityContext: restrictedContainerSecurity(),
-          startupProbe: healthz(10, Math.ceil(maxStartupSeconds / 10), 5),
-          livenessProbe: tcpLiveness('metrics', 15, 4),
-          readinessProbe: healthz(10, 3, 5),
-          volumeMounts: [
-            { name: 'data', mountPath: DATA_DIR },
-            { name: 'run', mountPath: '/run/milvus' },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
-        },
-      ],
-      volumes: [
-        ...(minio
-          ? [
-            { name: 'scripts', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
-            { name: 'mc-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('4Mi') } },
-          ]
-          : []),
-        scratchVolume('run', 16),
-        scratchVolume('tmp', 1024),
+    });
+    this.rootPath = rootPath;
+    const { objectStore } = props;
+    if (objectStore.kind === 's3') validateExternal(objectStore);
+    const etcd = props.etcd.endpoint('client');
+    const minio = objectStore.kind === 'minio' ? objectStore.minio : undefined;
+    const external = objectStore.kind === 's3' ? objectStore : undefined;
+    const s3 = minio?.endpoint('api');
+    this.bucket = minio ? minio.bucket : external!.bucket;
+    const keyRef = (which: 'id' | 'secret') => {
+      if (minio) return secretKeyRef(minio.rootCredentials, which === 'id' ? minio.rootCredentials.keys.rootUser : minio.rootCredentials.keys.rootPassword);
+      const c = external!.credentials;
+      return secretKeyRef(c, which === 'id' ? c.keys.accessKeyId : c.keys.secretAccessKey);
+    };
+    // Milvus's `minio.*` settings, for either store (Milvus speaks S3 to both).
+    const storeEnv: kplus.k8s.EnvVar[] = [
+      { name: 'MINIO_ADDRESS', value: s3 ? s3.hosts[0] : external!.endpoint },
+      { name: 'MINIO_PORT', value: String(s3 ? s3.port : external!.port) },
+      { name: 'MINIO_ACCESS_KEY_ID', valueFrom: keyRef('id') },
+      { name: 'MINIO_SECRET_ACCESS_KEY', valueFrom: keyRef('secret') },
+      { name: 'MINIO_BUCKET_NAME', value: this.bucket },
+      { name: 'MINIO_ROOT_PATH', value: rootPath },
+      { name: 'MINIO_USE_SSL', value: String(external?.tls ?? false) },
+      { name: 'MINIO_USE_IAM', value: 'false' },
+      ...(external ? [{ name: 'MINIO_REGION', value: external.region }] : []),
+    ];
+    const healthz = (periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe('/healthz', 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
+
+    if (minio) {
+      const script = readAsset('charts/milvus/assets/create-bucket.sh');
+      const scriptsConfigMap = `${name}-scripts`;
+      this.addPodAnnotation('qingyu.io/scripts-checksum', sha256(script));
+      this.addInitContainer({
+        name: 'create-bucket',
+        image: (objectStore as { clientImage: ImageRef }).clientImage,
+        command: ['/bin/sh', '/scripts/create-bucket.sh'],
+        env: [
+          { name: 'MINIO_ENDPOINT', value: `http://${s3!.address}` },
+          { name: 'MINIO_BUCKET', value: this.bucket },
+          { name: 'MINIO_ROOT_USER', valueFrom: keyRef('id') },
+          { name: 'MINIO_ROOT_PASSWORD', valueFrom: keyRef('secret') },
+          { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
+          { name: 'HOME', value: '/tmp' },
+        ],
+        resources: BUCKET_STEP_RESOURCES,
+        volumeMounts: [
+          { name: 'scripts', mountPath: '/scripts', readOnly: true },
+          { name: 'mc-config', mountPath: '/tmp' },
+        ],
+      });
+      this.addVolume(
+        { name: 'scripts', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
+        { name: 'mc-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('4Mi') } },
+      );
+    }
+    this.addContainer({
+      name: 'milvus',
+      image: props.image,
+      // Arguments only: the image's entrypoint, tini, stays PID 1 to forward signals and reap.
+      args: ['milvus', 'run', 'standalone'],
+      env: [{ name: 'ETCD_ENDPOINTS', value: etcd.address }, ...storeEnv],
+      ports: this.containerPorts('grpc', 'metrics'),
+      resources: props.resources,
+      startupProbe: healthz(10, Math.ceil(maxStartupSeconds / 10), 5),
+      livenessProbe: tcpLiveness('metrics', 15, 4),
+      readinessProbe: healthz(10, 3, 5),
+      volumeMounts: [
+        { name: 'data', mountPath: DATA_DIR },
+        { name: 'run', mountPath: '/run/milvus' },
+        { name: 'tmp', mountPath: '/tmp' },
       ],
     });
+    this.addVolume(scratchVolume('run', 16), scratchVolume('tmp', 1024));
 
-    this.rootPath = rootPath;
-    this.bucket = bucket;
     this.etcdEndpoint = this.connect(etcd, 'Milvus metadata (etcd)');
     if (minio) {
       this.minioEndpoint = this.connect(s3!, 'Milvus segments and indexes (S3), bucket creation');
       new k8s.KubeConfigMap(this, 'scripts', {
-        metadata: { name: scriptsConfigMap },
-        data: { 'create-bucket.sh': script },
+        metadata: { name: `${name}-scripts` },
+        data: { 'create-bucket.sh': readAsset('charts/milvus/assets/create-bucket.sh') },
       });
     } else {
-      const external = objectStore as ExternalObjectStore;
       FlowTable.of(this).add({
-        from: { kind: 'component', component: this },
-        to: { kind: 'cidr', cidrs: external.cidrs, except: [], description: `S3 endpoint ${external.endpoint}` },
-        port: external.port,
+        from: this.peer,
+        to: { kind: 'cidr', cidrs: external!.cidrs, except: [], description: `S3 endpoint ${external!.endpoint}` },
+        port: external!.port,
         protocol: 'TCP',
         purpose: 'Milvus segments and indexes (external S3)',
       });
     }
+  }
+}
 
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'metrics',
-      port: MILVUS_PORTS.metrics,
-      scraper: props.scraper,
-      // Milvus labels its series with its own `namespace` (the Milvus namespace) and node ids.
-      honorLabels: true,
-    });
+/** The S3 store's bucket and region, as S3 names them; its address formats are checked with the configuration. */
+function validateExternal(store: ExternalObjectStore): void {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(store.bucket) || store.bucket.includes('..')) {
+    throw new PropError(`'objectStorage.bucket' must be an S3 bucket name (3-63 lowercase letters, digits, '.' or '-'), got '${store.bucket}'`);
+  }
+  if (!/^[a-z0-9-]{1,32}$/.test(store.region)) {
+    throw new PropError(`'objectStorage.region' must be a region name (lowercase letters, digits, '-'), got '${store.region}'`);
   }
 }
 

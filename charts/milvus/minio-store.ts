@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { MinioConfig } from '../../config';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume } from '../../lib/pod';
-import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
+import { PropError } from '../../lib/errors';
+import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec } from '../../lib/pod';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
@@ -17,9 +16,13 @@ const DATA_DIR = '/data';
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface MinioStoreProps {
-  /** Image, storage, resources and Milvus's bucket for this environment. */
-  readonly config: MinioConfig;
-  readonly scraper: MetricsScraper;
+  /** The MinIO server image. */
+  readonly image: ImageRef;
+  /** The one drive's volume (`/data`). */
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
+  /** The bucket Milvus stores its segments in (created by its user, see `MilvusStandalone`). */
+  readonly bucket: string;
   /**
    * Name of the StatefulSet and its Services; clients use `<name>.<ns>.svc.<domain>:9000`.
    * @default 'minio'
@@ -51,64 +54,50 @@ export class MinioStore extends StatefulStore {
   public readonly rootCredentials = SECRETS.minio;
 
   constructor(scope: Construct, id: string, props: MinioStoreProps) {
-    const { config } = props;
-    if (!BUCKET_NAME.test(config.bucket) || config.bucket.includes('..')) {
-      throw new Error(`'bucket' of MinIO must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit), got '${config.bucket}'`);
+    if (!BUCKET_NAME.test(props.bucket) || props.bucket.includes('..')) {
+      throw new PropError(`'bucket' must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit), got '${props.bucket}'`);
     }
-    const credentials = SECRETS.minio;
-    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
-      httpProbe(path, 'api', periodSeconds, failureThreshold, timeoutSeconds);
-
     super(scope, id, {
       name: props.name ?? 'minio',
       component: 'object-store',
-      version: imageVersion(config.image),
+      version: imageVersion(props.image),
       replicas: 1,
-      ports: [{ name: 'api', port: MINIO_API_PORT }],
-      resources: config.resources,
-      storage: config.storage,
+      ports: { api: MINIO_API_PORT },
+      storage: props.storage,
       runAs: { uid: MINIO_UID, gid: MINIO_UID },
-      metricsPortName: 'api',
+      metrics: { port: 'api', path: MINIO_METRICS_PATH },
       terminationGracePeriodSeconds: 60,
-      containers: [
-        {
-          name: 'minio',
-          image: imageName(config.image),
-          imagePullPolicy: 'IfNotPresent',
-          // The binary itself, not the image's entrypoint script (which only switches users).
-          command: ['minio'],
-          args: ['server', DATA_DIR, `--address=:${MINIO_API_PORT}`, '--certs-dir=/tmp/certs'],
-          env: [
-            { name: 'MINIO_ROOT_USER', valueFrom: secretKeyRef(credentials, credentials.keys.rootUser) },
-            { name: 'MINIO_ROOT_PASSWORD', valueFrom: secretKeyRef(credentials, credentials.keys.rootPassword) },
-            { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
-            { name: 'MINIO_BROWSER', value: 'off' },
-            { name: 'MINIO_UPDATE', value: 'off' },
-            // The image has no user for uid 1000, so HOME would be `/` (read-only).
-            { name: 'HOME', value: '/tmp' },
-          ],
-          ports: [{ name: 'api', containerPort: MINIO_API_PORT, protocol: 'TCP' }],
-          resources: resourceRequirements(config.resources),
-          securityContext: restrictedContainerSecurity(),
-          startupProbe: health('/minio/health/live', 5, 60, 3),
-          livenessProbe: health('/minio/health/live', 10, 6, 5),
-          readinessProbe: health('/minio/health/ready', 5, 3, 3),
-          volumeMounts: [
-            { name: 'data', mountPath: DATA_DIR },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
-        },
-      ],
-      volumes: [scratchVolume('tmp', 64)],
     });
-    this.bucket = config.bucket;
+    this.bucket = props.bucket;
+    const credentials = this.rootCredentials;
+    const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
+      httpProbe(path, 'api', periodSeconds, failureThreshold, timeoutSeconds);
 
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'api',
-      port: MINIO_API_PORT,
-      path: MINIO_METRICS_PATH,
-      scraper: props.scraper,
+    this.addContainer({
+      name: 'minio',
+      image: props.image,
+      // The binary itself, not the image's entrypoint script (which only switches users).
+      command: ['minio'],
+      args: ['server', DATA_DIR, `--address=:${MINIO_API_PORT}`, '--certs-dir=/tmp/certs'],
+      env: [
+        { name: 'MINIO_ROOT_USER', valueFrom: secretKeyRef(credentials, credentials.keys.rootUser) },
+        { name: 'MINIO_ROOT_PASSWORD', valueFrom: secretKeyRef(credentials, credentials.keys.rootPassword) },
+        { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+        { name: 'MINIO_BROWSER', value: 'off' },
+        { name: 'MINIO_UPDATE', value: 'off' },
+        // The image has no user for uid 1000, so HOME would be `/` (read-only).
+        { name: 'HOME', value: '/tmp' },
+      ],
+      ports: this.containerPorts('api'),
+      resources: props.resources,
+      startupProbe: health('/minio/health/live', 5, 60, 3),
+      livenessProbe: health('/minio/health/live', 10, 6, 5),
+      readinessProbe: health('/minio/health/ready', 5, 3, 3),
+      volumeMounts: [
+        { name: 'data', mountPath: DATA_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
     });
+    this.addVolume(scratchVolume('tmp', 64));
   }
 }

@@ -1,11 +1,9 @@
 import { dirname } from 'node:path';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ImageRef, ResourceSpec, StorageSpec } from '../../config';
 import { contentChecksum, readAsset } from '../../lib/assets';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
-import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
-import { PlatformChart } from '../../lib/platform-chart';
+import { PropError } from '../../lib/errors';
+import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
 import { SECRETS, SecretSpec, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
@@ -39,7 +37,7 @@ const DEFAULT_BOOTSTRAP_RESOURCES: ResourceSpec = {
 };
 
 export interface MongoReplicaSetProps {
-  /** The mongod image (`mongo:7.0.14`); the bootstrap sidecar and init container use it too. */
+  /** The mongod image (`mongo`, the 7.0 line); the bootstrap sidecar and init container use it too. */
   readonly image: ImageRef;
   /**
    * Members of the replica set: odd, so that a majority survives the loss of a member.
@@ -60,8 +58,6 @@ export interface MongoReplicaSetProps {
   readonly resources: ResourceSpec;
   /** The Percona mongodb_exporter sidecar. */
   readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
-  /** Who scrapes the exporter. */
-  readonly scraper: MetricsScraper;
   /**
    * Name of the StatefulSet, its Services (`<name>`, `<name>-headless`) and its members
    * (`<name>-0`...). Member host names are in the replica-set config, so it cannot change
@@ -120,7 +116,6 @@ export interface MongoReplicaSetProps {
 export class MongoReplicaSet extends StatefulStore {
   public readonly replicaSetName: string;
   public readonly database: string;
-  public readonly terminationGracePeriodSeconds: number;
   public readonly reconcileIntervalSeconds: number;
   /** `--wiredTigerCacheSizeGB`: half of the memory limit less 1 GiB, at least 0.25 (MongoDB's default rule). */
   public readonly wiredTigerCacheSizeGB: number;
@@ -137,21 +132,31 @@ export class MongoReplicaSet extends StatefulStore {
     const bootstrapResources = props.bootstrapResources ?? DEFAULT_BOOTSTRAP_RESOURCES;
     validate({ name, replicas, replicaSetName, database: props.database, terminationGracePeriodSeconds, reconcileIntervalSeconds });
 
-    const chart = PlatformChart.of(scope) as PlatformChart;
-    const headless = chart.serviceHost(`${name}-headless`);
-    const memberHosts = Array.from({ length: replicas }, (_, i) => `${name}-${i}.${headless}:${MONGODB_PORTS.mongodb}`).join(',');
-    const wiredTigerCacheSizeGB = cacheSizeGB(props.resources.memoryMiB.limit);
+    super(scope, id, {
+      name,
+      component: 'database',
+      version: imageVersion(props.image),
+      replicas,
+      ports: MONGODB_PORTS,
+      storage: props.storage,
+      runAs: { uid: MONGODB_UID, gid: MONGODB_UID },
+      metrics: { port: 'metrics' },
+      podManagementPolicy: 'Parallel',
+      terminationGracePeriodSeconds,
+    });
+    this.replicaSetName = replicaSetName;
+    this.database = props.database;
+    this.reconcileIntervalSeconds = reconcileIntervalSeconds;
+    this.wiredTigerCacheSizeGB = cacheSizeGB(props.resources.memoryMiB.limit);
 
     const scripts = Object.fromEntries(SCRIPT_FILES.map((f) => [f, readAsset(`charts/mongodb/assets/${f}`)]));
     const scriptsConfigMapName = `${name}-scripts`;
-    const image = imageName(props.image);
     const exec = (command: string[], periodSeconds: number, failureThreshold: number, timeoutSeconds = 10): kplus.k8s.Probe => ({
       exec: { command }, periodSeconds, failureThreshold, timeoutSeconds, successThreshold: 1,
     });
     // probe.sh runs mongosh with `db.adminCommand('ping')` (live) or a `db.hello()` check (ready),
     // stopped after 8 s, inside the probe's 10 s.
     const probe = (check: 'live' | 'ready') => ['bash', `${SCRIPTS_DIR}/probe.sh`, check, '8'];
-    const exporterProbe = (periodSeconds: number, failureThreshold: number) => httpProbe('/', 'metrics', periodSeconds, failureThreshold);
     // mongosh writes its logs and history under $HOME; the image's HOME is the data volume.
     const home = { name: 'HOME', value: '/tmp' };
     const credentialItems = (secret: SecretSpec, dir: string) => ({
@@ -159,161 +164,127 @@ export class MongoReplicaSet extends StatefulStore {
       items: Object.values(secret.keys).map((k) => ({ key: k.key, path: `${dir}${k.key}` })),
     });
 
-    super(scope, id, {
-      name,
-      component: 'database',
-      version: imageVersion(props.image),
-      replicas,
-      ports: [
-        { name: 'mongodb', port: MONGODB_PORTS.mongodb },
-        { name: 'metrics', port: MONGODB_PORTS.metrics },
+    this.addPodAnnotation('qingyu.io/scripts-checksum', contentChecksum(scripts));
+    this.addInitContainer({
+      name: 'install-keyfile',
+      image: props.image,
+      command: ['bash', `${SCRIPTS_DIR}/install-keyfile.sh`],
+      env: [
+        { name: 'KEYFILE_SOURCE', value: '/secrets/keyfile/keyfile' },
+        { name: 'KEYFILE_TARGET', value: KEYFILE },
       ],
+      resources: bootstrapResources,
+      volumeMounts: [
+        { name: 'keyfile-secret', mountPath: '/secrets/keyfile', readOnly: true },
+        { name: 'keyfile', mountPath: dirname(KEYFILE) },
+        { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+      ],
+    }, 'bootstrapResources');
+    this.addContainer({
+      name: 'mongod',
+      image: props.image,
+      // mongod itself, not the image's entrypoint (which starts as root and drops to 999 with gosu).
+      command: ['mongod'],
+      args: [
+        '--replSet', replicaSetName,
+        '--bind_ip_all',
+        '--port', String(MONGODB_PORTS.mongodb),
+        '--dbpath', DATA_DIR,
+        '--keyFile', KEYFILE,
+        '--wiredTigerCacheSizeGB', String(this.wiredTigerCacheSizeGB),
+        // No zlib: MongoBleed (CVE-2025-14847) is a bug in zlib message decompression, before
+        // authentication. snappy and zstd keep wire compression for the drivers that ask.
+        '--networkMessageCompressors', NETWORK_COMPRESSORS,
+      ],
+      env: [home],
+      ports: this.containerPorts('mongodb'),
       resources: props.resources,
-      storage: props.storage,
-      runAs: { uid: MONGODB_UID, gid: MONGODB_UID },
-      metricsPortName: 'metrics',
-      podManagementPolicy: 'Parallel',
-      terminationGracePeriodSeconds,
-      podAnnotations: { 'qingyu.io/scripts-checksum': contentChecksum(scripts) },
-      initContainers: [
-        {
-          name: 'install-keyfile',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['bash', `${SCRIPTS_DIR}/install-keyfile.sh`],
-          env: [
-            { name: 'KEYFILE_SOURCE', value: '/secrets/keyfile/keyfile' },
-            { name: 'KEYFILE_TARGET', value: KEYFILE },
-          ],
-          resources: resourceRequirements(bootstrapResources),
-          securityContext: restrictedContainerSecurity(),
-          volumeMounts: [
-            { name: 'keyfile-secret', mountPath: '/secrets/keyfile', readOnly: true },
-            { name: 'keyfile', mountPath: dirname(KEYFILE) },
-            { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
-          ],
-        },
-      ],
-      containers: [
-        {
-          name: 'mongod',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          // mongod itself, not the image's entrypoint (which starts as root and drops to 999 with gosu).
-          command: ['mongod'],
-          args: [
-            '--replSet', replicaSetName,
-            '--bind_ip_all',
-            '--port', String(MONGODB_PORTS.mongodb),
-            '--dbpath', DATA_DIR,
-            '--keyFile', KEYFILE,
-            '--wiredTigerCacheSizeGB', String(wiredTigerCacheSizeGB),
-            // No zlib: MongoBleed (CVE-2025-14847) is a bug in zlib message decompression, before
-            // authentication. snappy and zstd keep wire compression for the drivers that ask.
-            '--networkMessageCompressors', NETWORK_COMPRESSORS,
-          ],
-          env: [home],
-          ports: [{ name: 'mongodb', containerPort: MONGODB_PORTS.mongodb, protocol: 'TCP' }],
-          resources: resourceRequirements(props.resources),
-          securityContext: restrictedContainerSecurity(),
-          // Recovery after an unclean shutdown (journal replay) may take minutes: up to 10 here.
-          startupProbe: exec(probe('live'), 10, 60),
-          livenessProbe: exec(probe('live'), 20, 6),
-          readinessProbe: exec(probe('ready'), 10, 3),
-          lifecycle: { preStop: { exec: { command: ['bash', `${SCRIPTS_DIR}/pre-stop.sh`] } } },
-          volumeMounts: [
-            { name: 'data', mountPath: DATA_DIR },
-            { name: 'keyfile', mountPath: dirname(KEYFILE), readOnly: true },
-            { name: 'tmp', mountPath: '/tmp' },
-            { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
-            // For the preStop step-down, which needs the clusterManager privilege.
-            { name: 'root-credentials', mountPath: `${CREDENTIALS_DIR}/root`, readOnly: true },
-          ],
-        },
-        {
-          name: 'bootstrap',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`],
-          env: [
-            { name: 'REPLICA_SET_NAME', value: replicaSetName },
-            { name: 'MEMBER_HOSTS', value: memberHosts },
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'APP_DATABASE', value: props.database },
-            { name: 'MONGODB_PORT', value: String(MONGODB_PORTS.mongodb) },
-            { name: 'CREDENTIALS_DIR', value: CREDENTIALS_DIR },
-            { name: 'RECONCILE_INTERVAL_SECONDS', value: String(reconcileIntervalSeconds) },
-            { name: 'PASS_TIMEOUT_SECONDS', value: String(PASS_TIMEOUT_SECONDS) },
-            home,
-          ],
-          resources: resourceRequirements(bootstrapResources),
-          securityContext: restrictedContainerSecurity(),
-          // Readiness only says the loop runs: a member serves whatever its bootstrap is doing.
-          readinessProbe: exec(['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`, 'started'], 10, 3, 5),
-          // A pass is stopped after 300 s; a heartbeat older than that plus a pause means a stuck loop.
-          livenessProbe: exec(['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`, 'healthy', String(PASS_TIMEOUT_SECONDS + 2 * reconcileIntervalSeconds + 60)], 30, 3, 5),
-          volumeMounts: [
-            { name: 'bootstrap-tmp', mountPath: '/tmp' },
-            { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
-            { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
-          ],
-        },
-        {
-          name: 'exporter',
-          image: imageName(props.exporter.image),
-          imagePullPolicy: 'IfNotPresent',
-          // The exporter adds MONGODB_USER and MONGODB_PASSWORD to the URI itself (v0.40
-          // `buildURI`), so no credential appears in the manifest. Collectors: what the
-          // dashboards and alerts use, without per-collection scans or the profiler.
-          args: [
-            `--mongodb.uri=mongodb://127.0.0.1:${MONGODB_PORTS.mongodb}/admin`,
-            '--mongodb.direct-connect',
-            `--web.listen-address=:${MONGODB_PORTS.metrics}`,
-            '--compatible-mode',
-            '--collector.diagnosticdata',
-            '--collector.replicasetstatus',
-            '--collector.dbstats',
-            '--collector.topmetrics',
-          ],
-          env: [
-            { name: 'MONGODB_USER', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.username) },
-            { name: 'MONGODB_PASSWORD', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.password) },
-          ],
-          ports: [{ name: 'metrics', containerPort: MONGODB_PORTS.metrics, protocol: 'TCP' }],
-          resources: resourceRequirements(props.exporter.resources),
-          securityContext: restrictedContainerSecurity(),
-          livenessProbe: tcpLiveness('metrics', 20, 3),
-          readinessProbe: exporterProbe(10, 2),
-        },
-      ],
-      volumes: [
-        { name: 'scripts', configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
-        { name: 'keyfile-secret', secret: { ...secretVolume(SECRETS.mongodbKeyfile), defaultMode: 0o440 } },
-        // Memory-backed: the key never reaches the node's disk.
-        { name: 'keyfile', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-        // Files, not environment variables: only the scripts that need a password read it.
-        { name: 'root-credentials', secret: { ...secretVolume(SECRETS.mongodbRoot), defaultMode: 0o440 } },
-        {
-          name: 'credentials',
-          projected: {
-            defaultMode: 0o440,
-            sources: [
-              { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
-              { secret: credentialItems(SECRETS.mongodbApp, 'app/') },
-              { secret: credentialItems(SECRETS.mongodbMetrics, 'metrics/') },
-            ],
-          },
-        },
-        scratchVolume('tmp', 64),
-        scratchVolume('bootstrap-tmp', 64),
+      // Recovery after an unclean shutdown (journal replay) may take minutes: up to 10 here.
+      startupProbe: exec(probe('live'), 10, 60),
+      livenessProbe: exec(probe('live'), 20, 6),
+      readinessProbe: exec(probe('ready'), 10, 3),
+      lifecycle: { preStop: { exec: { command: ['bash', `${SCRIPTS_DIR}/pre-stop.sh`] } } },
+      volumeMounts: [
+        { name: 'data', mountPath: DATA_DIR },
+        { name: 'keyfile', mountPath: dirname(KEYFILE), readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+        // For the preStop step-down, which needs the clusterManager privilege.
+        { name: 'root-credentials', mountPath: `${CREDENTIALS_DIR}/root`, readOnly: true },
       ],
     });
-
-    this.replicaSetName = replicaSetName;
-    this.database = props.database;
-    this.terminationGracePeriodSeconds = terminationGracePeriodSeconds;
-    this.reconcileIntervalSeconds = reconcileIntervalSeconds;
-    this.wiredTigerCacheSizeGB = wiredTigerCacheSizeGB;
+    this.addContainer({
+      name: 'bootstrap',
+      image: props.image,
+      command: ['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`],
+      env: [
+        { name: 'REPLICA_SET_NAME', value: replicaSetName },
+        { name: 'MEMBER_HOSTS', value: this.memberEndpoint('mongodb').hostPorts },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'APP_DATABASE', value: props.database },
+        { name: 'MONGODB_PORT', value: String(MONGODB_PORTS.mongodb) },
+        { name: 'CREDENTIALS_DIR', value: CREDENTIALS_DIR },
+        { name: 'RECONCILE_INTERVAL_SECONDS', value: String(reconcileIntervalSeconds) },
+        { name: 'PASS_TIMEOUT_SECONDS', value: String(PASS_TIMEOUT_SECONDS) },
+        home,
+      ],
+      resources: bootstrapResources,
+      // Readiness only says the loop runs: a member serves whatever its bootstrap is doing.
+      readinessProbe: exec(['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`, 'started'], 10, 3, 5),
+      // A pass is stopped after 300 s; a heartbeat older than that plus a pause means a stuck loop.
+      livenessProbe: exec(['bash', `${SCRIPTS_DIR}/replica-set-bootstrap.sh`, 'healthy', String(PASS_TIMEOUT_SECONDS + 2 * reconcileIntervalSeconds + 60)], 30, 3, 5),
+      volumeMounts: [
+        { name: 'bootstrap-tmp', mountPath: '/tmp' },
+        { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
+        { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
+      ],
+    }, 'bootstrapResources');
+    this.addContainer({
+      name: 'exporter',
+      image: props.exporter.image,
+      // The exporter adds MONGODB_USER and MONGODB_PASSWORD to the URI itself (`buildURI`, which
+      // escapes them), so no credential appears in the manifest. Collectors: what the dashboards
+      // and alerts use, without per-collection scans or the profiler.
+      args: [
+        `--mongodb.uri=mongodb://127.0.0.1:${MONGODB_PORTS.mongodb}/admin`,
+        '--mongodb.direct-connect',
+        `--web.listen-address=:${MONGODB_PORTS.metrics}`,
+        '--compatible-mode',
+        '--collector.diagnosticdata',
+        '--collector.replicasetstatus',
+        '--collector.dbstats',
+        '--collector.topmetrics',
+      ],
+      env: [
+        { name: 'MONGODB_USER', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.username) },
+        { name: 'MONGODB_PASSWORD', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.password) },
+      ],
+      ports: this.containerPorts('metrics'),
+      resources: props.exporter.resources,
+      livenessProbe: tcpLiveness('metrics', 20, 3),
+      readinessProbe: httpProbe('/', 'metrics', 10, 2),
+    }, 'exporter.resources');
+    this.addVolume(
+      { name: 'scripts', configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
+      { name: 'keyfile-secret', secret: { ...secretVolume(SECRETS.mongodbKeyfile), defaultMode: 0o440 } },
+      // Memory-backed: the key never reaches the node's disk.
+      { name: 'keyfile', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+      // Files, not environment variables: only the scripts that need a password read it.
+      { name: 'root-credentials', secret: { ...secretVolume(SECRETS.mongodbRoot), defaultMode: 0o440 } },
+      {
+        name: 'credentials',
+        projected: {
+          defaultMode: 0o440,
+          sources: [
+            { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
+            { secret: credentialItems(SECRETS.mongodbApp, 'app/') },
+            { secret: credentialItems(SECRETS.mongodbMetrics, 'metrics/') },
+          ],
+        },
+      },
+      scratchVolume('tmp', 64),
+      scratchVolume('bootstrap-tmp', 64),
+    );
 
     this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'scripts', {
       metadata: { name: scriptsConfigMapName },
@@ -323,13 +294,6 @@ export class MongoReplicaSet extends StatefulStore {
     // Members replicate from and vote with each other; member 0's bootstrap asks its peers
     // whether a set exists before initiating one.
     this.connect(this.memberEndpoint('mongodb'), 'replication, elections and replica-set bootstrap');
-
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'metrics',
-      port: MONGODB_PORTS.metrics,
-      scraper: props.scraper,
-    });
   }
 }
 
@@ -343,23 +307,23 @@ function validate(p: {
   terminationGracePeriodSeconds: number; reconcileIntervalSeconds: number;
 }): void {
   if (!/^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/.test(p.name)) {
-    throw new Error(`'name' of a MongoDB replica set must be a DNS label of at most 42 characters (it prefixes member and Service names), got '${p.name}'`);
+    throw new PropError(`'name' of a MongoDB replica set must be a DNS label of at most 42 characters (it prefixes member and Service names), got '${p.name}'`);
   }
   if (!Number.isInteger(p.replicas) || p.replicas < 1 || p.replicas > MAX_VOTING_MEMBERS || p.replicas % 2 === 0) {
-    throw new Error(`'replicas' must be odd (1, 3, 5 or 7) for a MongoDB replica set, so that a majority survives the loss of a member, got ${p.replicas}`);
+    throw new PropError(`'replicas' must be odd (1, 3, 5 or 7) for a MongoDB replica set, so that a majority survives the loss of a member, got ${p.replicas}`);
   }
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(p.replicaSetName)) {
-    throw new Error(`'replicaSetName' must be 1 to 64 letters, digits, '_' or '-', got '${p.replicaSetName}'`);
+    throw new PropError(`'replicaSetName' must be 1 to 64 letters, digits, '_' or '-', got '${p.replicaSetName}'`);
   }
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(p.database) || ['admin', 'local', 'config'].includes(p.database)) {
-    throw new Error(`'database' must be 1 to 63 letters, digits, '_' or '-' and not admin, local or config, got '${p.database}'`);
+    throw new PropError(`'database' must be 1 to 63 letters, digits, '_' or '-' and not admin, local or config, got '${p.database}'`);
   }
   const minimumGrace = STEP_DOWN_TIMEOUT_SECONDS + 30;
   if (!Number.isInteger(p.terminationGracePeriodSeconds) || p.terminationGracePeriodSeconds < minimumGrace) {
-    throw new Error(`'terminationGracePeriodSeconds' must be at least ${minimumGrace} (the ${STEP_DOWN_TIMEOUT_SECONDS} s preStop step-down plus mongod's shutdown), got ${p.terminationGracePeriodSeconds}`);
+    throw new PropError(`'terminationGracePeriodSeconds' must be at least ${minimumGrace} (the ${STEP_DOWN_TIMEOUT_SECONDS} s preStop step-down plus mongod's shutdown), got ${p.terminationGracePeriodSeconds}`);
   }
   if (!Number.isInteger(p.reconcileIntervalSeconds) || p.reconcileIntervalSeconds < 5 || p.reconcileIntervalSeconds > 600) {
-    throw new Error(`'reconcileIntervalSeconds' must be a whole number from 5 to 600, got ${p.reconcileIntervalSeconds}`);
+    throw new PropError(`'reconcileIntervalSeconds' must be a whole number from 5 to 600, got ${p.reconcileIntervalSeconds}`);
   }
 }
 

@@ -1,34 +1,26 @@
 import { Construct } from 'constructs';
-import { MetricsScraper } from '../../lib/metrics';
+import { PlatformConfig } from '../../config';
+import { PlatformChart } from '../../lib/platform-chart';
+import { fromSettings } from '../../lib/errors';
 import { MongoReplicaSet } from './mongo-replica-set';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
 
-export interface MongoDbChartProps extends PlatformChartProps {
-  readonly scraper: MetricsScraper;
+export interface MongoDbChartProps {
+  readonly config: PlatformConfig;
 }
 
 /**
  * MongoDB 7.0, the document store of go-backend and python-ai: the replica set `rs0` as a
  * StatefulSet that initiates itself, heals itself and steps its primary down before it stops.
  * Three members in production and staging, one in development (still a replica set, so the
- * connection string has the same shape everywhere).
+ * connection string has the same shape everywhere). Settings: `mongodb` in config/environments.ts.
  */
 export class MongoDbChart extends PlatformChart {
   /** Applications connect to every member: `replicaSet.memberEndpoint('mongodb')`. */
   public readonly replicaSet: MongoReplicaSet;
 
   constructor(scope: Construct, id: string, props: MongoDbChartProps) {
-    super(scope, id, props);
-    const c = this.config.mongodb;
-    this.replicaSet = new MongoReplicaSet(this, 'mongodb', {
-      image: c.image,
-      replicas: c.replicas,
-      replicaSetName: c.replicaSetName,
-      database: c.database,
-      storage: c.storage,
-      resources: c.resources,
-      exporter: c.exporter,
-      scraper: props.scraper,
-    });
+    super(scope, id, { platform: props.config });
+    const { config } = props;
+    this.replicaSet = fromSettings(`config ${config.environment}.mongodb`, () => new MongoReplicaSet(this, 'mongodb', config.mongodb));
   }
 }

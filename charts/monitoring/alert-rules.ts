@@ -40,8 +40,11 @@ export interface AlertRuleOptions {
   readonly namespace: string;
   /** `job` values (Service names) of every scraped component: each gets a "down" alert. */
   readonly scrapeJobs: readonly string[];
-  /** `job` values of the two applications. */
-  readonly apps: { readonly goBackend: string; readonly pythonAi: string };
+  /**
+   * The HTTP APIs (`job` values of the application services, in order): every one has an error
+   * rate alert, and those that do not stream a latency alert.
+   */
+  readonly apis: ReadonlyArray<{ readonly job: string; readonly streams: boolean }>;
   /** Emit the rules on kubelet volume statistics. */
   readonly kubeletMetrics: boolean;
   /** Emit the rules about the platform's own Prometheus. */
@@ -50,7 +53,9 @@ export interface AlertRuleOptions {
 
 export function platformAlertGroups(o: AlertRuleOptions): AlertGroup[] {
   const ns = `namespace="${o.namespace}"`;
-  const apps = `job=~"${o.apps.goBackend}|${o.apps.pythonAi}"`;
+  const apps = `job=~"${o.apis.map((a) => a.job).join('|')}"`;
+  const latencyJobs = o.apis.filter((a) => !a.streams).map((a) => a.job);
+  const latencyJob = latencyJobs.length === 1 ? `job="${latencyJobs[0]}"` : `job=~"${latencyJobs.join('|')}"`;
   const groups: AlertGroup[] = [];
 
   groups.push({
@@ -231,8 +236,8 @@ export function platformAlertGroups(o: AlertRuleOptions): AlertGroup[] {
       },
       {
         alert: 'QingyuApiHighLatency',
-        // python-ai is left out: its streams are long by design.
-        expr: `histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{${ns}, job="${o.apps.goBackend}"}[5m]))) > 1`,
+        // Streaming APIs (python-ai) are left out: their responses are long by design.
+        expr: `histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{${ns}, ${latencyJob}}[5m]))) > 1`,
         for: '15m',
         severity: 'warning',
         summary: '{{ $labels.job }} p95 latency is {{ $value | humanizeDuration }}',

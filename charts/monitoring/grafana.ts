@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { MonitoringConfig } from '../../config';
 import { Component, Endpoint } from '../../lib/component';
-import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
-import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
+import { metricsService } from '../../lib/metrics';
+import { checkStorage, container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
+import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 
 const k8s = kplus.k8s;
 
@@ -23,13 +22,14 @@ const PATHS = {
 } as const;
 
 export interface GrafanaProps {
-  /** Image, storage and resources of this environment. */
-  readonly config: MonitoringConfig['grafana'];
+  readonly image: ImageRef;
+  /** Its SQLite database, users and saved preferences. */
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
   /** The Prometheus Grafana queries; the connection is recorded for the NetworkPolicies. */
   readonly prometheus: Endpoint;
   /** ConfigMaps holding one dashboard JSON file each, provisioned into the folder `folder`. */
   readonly dashboards: readonly kplus.k8s.KubeConfigMap[];
-  readonly scraper: MetricsScraper;
   /** @default 'Qingyu' */
   readonly folder?: string;
 }
@@ -59,10 +59,12 @@ export class Grafana extends Component {
   public readonly folder: string;
 
   constructor(scope: Construct, id: string, props: GrafanaProps) {
-    super(scope, id, { name: 'grafana', component: 'dashboards', version: imageVersion(props.config.image) });
+    super(scope, id, { name: 'grafana', component: 'dashboards', version: imageVersion(props.image) });
     this.folder = props.folder ?? 'Qingyu';
+    const c = props;
+    checkStorage(c.storage);
+    this.declareMetrics({ service: 'grafana', portName: GRAFANA_PORT.name, port: GRAFANA_PORT.port });
     const prometheus = this.connect(props.prometheus, 'dashboard queries');
-    const c = props.config;
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: this.name },
@@ -170,18 +172,16 @@ export class Grafana extends Component {
             securityContext: restrictedPodSecurity({ uid: GRAFANA_UID, gid: GRAFANA_UID }),
             terminationGracePeriodSeconds: 30,
             containers: [
-              {
+              container({
                 name: 'grafana',
-                image: imageName(c.image),
-                imagePullPolicy: 'IfNotPresent',
+                image: c.image,
                 ports: [{ name: GRAFANA_PORT.name, containerPort: GRAFANA_PORT.port, protocol: 'TCP' }],
                 env: [
                   { name: 'GF_SECURITY_ADMIN_USER', valueFrom: secretKeyRef(SECRETS.grafana, SECRETS.grafana.keys.adminUser) },
                   { name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: secretKeyRef(SECRETS.grafana, SECRETS.grafana.keys.adminPassword) },
                   ...Object.entries(env).map(([name, value]) => ({ name, value })),
                 ],
-                resources: resourceRequirements(c.resources),
-                securityContext: restrictedContainerSecurity(),
+                resources: c.resources,
                 // Ready as soon as the database answers; restarted only after a minute of
                 // failures; database migrations on an upgrade get five minutes.
                 readinessProbe: probe(10, 3, 3),
@@ -195,7 +195,7 @@ export class Grafana extends Component {
                   { name: 'dashboard-provider', mountPath: `${PATHS.provisioning}/dashboards`, readOnly: true },
                   { name: 'dashboards', mountPath: PATHS.dashboards, readOnly: true },
                 ],
-              },
+              }),
             ],
             volumes: [
               { name: 'storage', persistentVolumeClaim: { claimName: this.storage.name } },
@@ -208,13 +208,6 @@ export class Grafana extends Component {
           },
         },
       },
-    });
-
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: GRAFANA_PORT.name,
-      port: GRAFANA_PORT.port,
-      scraper: props.scraper,
     });
 
   }

@@ -1,11 +1,10 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { MonitoringConfig, NetworkConfig } from '../../config';
-import { namespacedApiIdentity } from './api-identity';
 import { Component } from '../../lib/component';
 import { connectToKubernetesApi } from '../../lib/flows';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from '../../lib/pod';
-import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
+import { metricsService } from '../../lib/metrics';
+import { container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity } from '../../lib/pod';
+import { namespacedApiIdentity } from './api-identity';
 
 const k8s = kplus.k8s;
 
@@ -31,12 +30,12 @@ const RESOURCES: ReadonlyArray<{ readonly name: string; readonly apiGroup: strin
 ];
 
 export interface KubeStateMetricsProps {
-  readonly config: MonitoringConfig['kubeStateMetrics'];
+  readonly image: ImageRef;
+  readonly resources: ResourceSpec;
   /** The platform's namespace: the only one it watches. */
   readonly namespace: string;
-  readonly scraper: MetricsScraper;
   /** Where the Kubernetes API server answers (`network.kubernetesApi`). */
-  readonly apiServer: NetworkConfig['kubernetesApi'];
+  readonly apiServer: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
 }
 
 /**
@@ -58,7 +57,8 @@ export class KubeStateMetrics extends Component {
   public readonly service: kplus.k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: KubeStateMetricsProps) {
-    super(scope, id, { name: 'kube-state-metrics', component: 'monitoring', version: imageVersion(props.config.image) });
+    super(scope, id, { name: 'kube-state-metrics', component: 'monitoring', version: imageVersion(props.image) });
+    this.declareMetrics({ service: 'kube-state-metrics', portName: KSM_METRICS_PORT.name, port: KSM_METRICS_PORT.port, honorLabels: true });
 
     const byGroup = new Map<string, string[]>();
     for (const r of RESOURCES) byGroup.set(r.apiGroup, [...(byGroup.get(r.apiGroup) ?? []), r.name]);
@@ -82,10 +82,9 @@ export class KubeStateMetrics extends Component {
             enableServiceLinks: false,
             securityContext: restrictedPodSecurity({ uid: KSM_USER, gid: KSM_USER }),
             containers: [
-              {
+              container({
                 name: 'kube-state-metrics',
-                image: imageName(props.config.image),
-                imagePullPolicy: 'IfNotPresent',
+                image: props.image,
                 args: [
                   `--port=${KSM_METRICS_PORT.port}`,
                   `--telemetry-port=${KSM_TELEMETRY_PORT.port}`,
@@ -96,25 +95,16 @@ export class KubeStateMetrics extends Component {
                   { name: KSM_METRICS_PORT.name, containerPort: KSM_METRICS_PORT.port, protocol: 'TCP' },
                   { name: KSM_TELEMETRY_PORT.name, containerPort: KSM_TELEMETRY_PORT.port, protocol: 'TCP' },
                 ],
-                resources: resourceRequirements(props.config.resources),
-                securityContext: restrictedContainerSecurity(),
+                resources: props.resources,
                 // /readyz turns ready once the informers have synced; /livez only asks the server.
                 readinessProbe: probe('/readyz', KSM_TELEMETRY_PORT.name, 3),
                 livenessProbe: probe('/livez', KSM_METRICS_PORT.name, 6),
                 startupProbe: probe('/livez', KSM_METRICS_PORT.name, 30),
-              },
+              }),
             ],
           },
         },
       },
-    });
-
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: KSM_METRICS_PORT.name,
-      port: KSM_METRICS_PORT.port,
-      scraper: props.scraper,
-      honorLabels: true,
     });
 
     connectToKubernetesApi(this, props.apiServer, 'watch the objects it reports on');

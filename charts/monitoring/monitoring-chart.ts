@@ -1,14 +1,16 @@
-import { ApiObject } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Component } from '../../lib/component';
-import { FlowTable, Peer } from '../../lib/flows';
+import { PlatformConfig } from '../../config';
+import { Component, Endpoint } from '../../lib/component';
+import { Peer } from '../../lib/flows';
+import { metricsOf, Scraper, serviceMonitor } from '../../lib/metrics';
+import { PlatformChart } from '../../lib/platform-chart';
+import { fromSettings } from '../../lib/errors';
+import { renderDashboard } from './grafana-dashboard';
 import { Grafana } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
-import { renderDashboard } from './grafana-dashboard';
-import { METRICS_SERVICE_LABEL, MetricsScraper } from '../../lib/metrics';
 import { PlatformAlerts } from './platform-alerts';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
 import { platformDashboards } from './platform-dashboards';
 import { PlatformPrometheus, PROMETHEUS_PORT } from './platform-prometheus';
 
@@ -18,10 +20,15 @@ const k8s = kplus.k8s;
 export const OWN_SELECTION_LABELS: Readonly<Record<string, string>> = { 'qingyu.io/prometheus': 'platform' };
 /** The label Grafana's dashboard sidecar (kube-prometheus-stack) looks for. */
 export const DASHBOARD_LABEL = { grafana_dashboard: '1' } as const;
-/** `job` labels of the applications: their Service names (charts/apps/apps-chart.ts). */
-export const APP_JOBS = { goBackend: 'go-backend', pythonAi: 'python-ai' } as const;
 
-export interface MonitoringChartProps extends PlatformChartProps {
+/** An HTTP API the alerts and dashboards watch: an app whose metrics Service is its `job`. */
+export interface HttpApi extends Component {
+  /** Serves long-lived streams, so no latency alert. */
+  readonly streams: boolean;
+}
+
+export interface MonitoringChartProps {
+  readonly config: PlatformConfig;
   /**
    * Base URL of the runbooks; alerts link to `<runbookBaseUrl>#<alert>`. Point it at the
    * rendered docs/runbooks.md of this repository.
@@ -40,10 +47,15 @@ export interface MonitoringChartProps extends PlatformChartProps {
  * In both modes the chart emits the alerting rules and the dashboards as ConfigMaps labelled
  * `grafana_dashboard: "1"` (the stack's Grafana sidecar picks them up; our Grafana mounts them).
  *
- * Create it before the charts with metrics (they need `scraper`); apply it after them.
+ * Components join by object: `scrape(...)` gives each a ServiceMonitor in its own chart and a
+ * "down" alert, `watchApis(...)` gives HTTP APIs their error-rate and latency alerts and panels.
+ * Settings: `monitoring` in config/environments.ts.
  */
 export class MonitoringChart extends PlatformChart {
-  public readonly scraper: MetricsScraper;
+  /** Who scrapes: the platform's Prometheus, or the stack's. */
+  public readonly scraper: Scraper;
+  /** Where PromQL queries go (go-backend's PROMETHEUS_ADDR): the platform's or the stack's Prometheus. */
+  public readonly queryEndpoint: Endpoint;
   /** The platform's Prometheus, in `own` mode. */
   public readonly prometheus?: PlatformPrometheus;
   /** kube-state-metrics for this namespace, in `own` mode (a stack brings its own). */
@@ -53,21 +65,28 @@ export class MonitoringChart extends PlatformChart {
   public readonly alerts: PlatformAlerts;
   /** One ConfigMap per dashboard. */
   public readonly dashboards: readonly kplus.k8s.KubeConfigMap[];
-  private readonly stackPrometheus?: { readonly peer: Peer; readonly address: string };
+  private readonly targets: Component[] = [];
+  private readonly apis: HttpApi[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
-    super(scope, id, props);
-    const { config } = this;
+    super(scope, id, { platform: props.config });
+    const { config } = props;
     const m = config.monitoring;
+    const settings = `config ${config.environment}.monitoring`;
+    const apiServer = config.network.kubernetesApi;
 
     if (m.mode === 'own') {
-      this.prometheus = new PlatformPrometheus(this, 'prometheus', {
-        config: m.prometheus,
+      const prometheus = fromSettings(`${settings}.prometheus`, () => new PlatformPrometheus(this, 'prometheus', {
+        ...m.prometheus,
         namespace: config.namespace,
         selectionLabels: OWN_SELECTION_LABELS,
-        apiServer: config.network.kubernetesApi,
-      });
-      this.scraper = this.prometheus.scraper;
+        apiServer,
+      }));
+      this.prometheus = prometheus;
+      this.scraper = prometheus.scraper;
+      this.queryEndpoint = prometheus.endpoint();
+      // Itself too; the one target with no "down" alert, since it cannot report its own absence.
+      serviceMonitor(prometheus, this.scraper);
     } else {
       const peer: Peer = {
         kind: 'namespace',
@@ -77,83 +96,77 @@ export class MonitoringChart extends PlatformChart {
         description: 'kube-prometheus-stack Prometheus',
       };
       this.scraper = { peer, selectionLabels: { release: m.stackReleaseLabel } };
-      this.stackPrometheus = {
-        peer,
-        // The chart's Prometheus Service: `<fullname>-prometheus`, fullname being the release name.
-        address: `${m.stackReleaseLabel}-prometheus.${m.stackNamespace}.svc.${config.clusterDomain}:${PROMETHEUS_PORT.port}`,
-      };
+      // The chart's Prometheus Service: `<fullname>-prometheus`, fullname being the release name.
+      const host = `${m.stackReleaseLabel}-prometheus.${m.stackNamespace}.svc.${config.clusterDomain}`;
+      this.queryEndpoint = new Endpoint(peer, [host], PROMETHEUS_PORT.port, PROMETHEUS_PORT.name);
     }
 
-    this.dashboards = platformDashboards({ namespace: config.namespace, apps: APP_JOBS }).map(
-      (spec) =>
+    const specs = () => platformDashboards({
+      namespace: config.namespace,
+      apis: this.apis.map((a) => metricsOf(a).service),
+      minio: config.milvus.objectStorage.type === 'minio',
+    });
+    // The dashboards' content is rendered at synthesis: the APIs they show join later (watchApis).
+    this.dashboards = specs().map(
+      (spec, i) =>
         new k8s.KubeConfigMap(this, `dashboard-${spec.uid}`, {
           metadata: {
             name: `grafana-dashboard-${spec.uid.replace(/^qingyu-/, '')}`,
             labels: { ...DASHBOARD_LABEL },
             annotations: { grafana_folder: 'Qingyu' },
           },
-          data: { [`${spec.uid}.json`]: `${JSON.stringify(renderDashboard(spec), null, 2)}\n` },
+          data: Lazy.any({
+            produce: () => {
+              const rendered = specs()[i];
+              return { [`${rendered.uid}.json`]: `${JSON.stringify(renderDashboard(rendered), null, 2)}\n` };
+            },
+          }),
         }),
     );
 
     if (this.prometheus) {
-      this.kubeStateMetrics = new KubeStateMetrics(this, 'kube-state-metrics', {
-        config: m.kubeStateMetrics,
+      const ksm = fromSettings(`${settings}.kubeStateMetrics`, () => new KubeStateMetrics(this, 'kube-state-metrics', {
+        ...m.kubeStateMetrics,
         namespace: config.namespace,
-        scraper: this.scraper,
-        apiServer: config.network.kubernetesApi,
-      });
-      this.grafana = new Grafana(this, 'grafana', {
-        config: m.grafana,
-        prometheus: this.prometheus.endpoint(),
+        apiServer,
+      }));
+      this.kubeStateMetrics = ksm;
+      this.grafana = fromSettings(`${settings}.grafana`, () => new Grafana(this, 'grafana', {
+        ...m.grafana,
+        prometheus: this.queryEndpoint,
         dashboards: this.dashboards,
-        scraper: this.scraper,
-      });
+      }));
+      this.scrape(ksm, this.grafana);
     }
 
     this.alerts = new PlatformAlerts(this, 'alerts', {
       namespace: config.namespace,
       selectionLabels: this.scraper.selectionLabels,
       runbookBaseUrl: props.runbookBaseUrl,
-      apps: APP_JOBS,
-      scrapeJobs: () => this.scrapeJobs(),
+      targets: () => ({
+        apis: this.apis.map((a) => ({ job: metricsOf(a).service, streams: a.streams })),
+        scrapeJobs: [...new Set(this.targets.map((t) => metricsOf(t).service))].sort(),
+      }),
       // Kubelet volume statistics need node access, which only a cluster-wide stack has.
       kubeletMetrics: m.mode === 'kube-prometheus-stack',
       ownPrometheus: m.mode === 'own',
     });
   }
 
-  /** Records that `from` queries Prometheus and returns the `host:port` it connects to. */
-  public connectToPrometheus(from: Component, purpose: string): string {
-    if (this.prometheus) return from.connect(this.prometheus.endpoint(), purpose).address;
-    const stack = this.stackPrometheus!;
-    FlowTable.of(this).add({
-      from: { kind: 'component', component: from },
-      to: stack.peer,
-      port: PROMETHEUS_PORT.port,
-      protocol: 'TCP',
-      purpose,
-    });
-    return stack.address;
+  /**
+   * Scrapes each target's metrics endpoint: a ServiceMonitor in the target's own scope (so in
+   * its chart's file), the flow that lets the scraper in, and a "down" alert for its `job`.
+   */
+  public scrape(...targets: Component[]): void {
+    for (const target of targets) {
+      serviceMonitor(target, this.scraper);
+      this.targets.push(target);
+    }
   }
 
-  /**
-   * The `job` label of every target the scraper scrapes: the name of the metrics Service of
-   * each component a ServiceMonitor was added for (the flow `addServiceMonitor` records).
-   * The platform's own Prometheus is left out: it cannot alert on its own absence.
-   */
-  public scrapeJobs(): string[] {
-    const jobs = new Set<string>();
-    for (const flow of FlowTable.of(this).flows) {
-      if (flow.from !== this.scraper.peer || flow.to.kind !== 'component') continue;
-      const target = flow.to.component;
-      if (target === this.prometheus) continue;
-      const services = target.node
-        .findAll()
-        .filter((c): c is ApiObject => c instanceof ApiObject && c.kind === 'Service' && c.metadata.getLabel(METRICS_SERVICE_LABEL) === 'true');
-      if (services.length === 0) jobs.add(target.name);
-      for (const s of services) jobs.add(s.name);
-    }
-    return [...jobs].sort();
+  /** The HTTP APIs: error-rate and latency alerts, and the API panels of the dashboards. */
+  public watchApis(...apis: HttpApi[]): void {
+    for (const api of apis) metricsOf(api);
+    this.apis.push(...apis);
   }
 }

@@ -1,7 +1,7 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrule-monitoring.coreos.com';
-import { AlertGroup, platformAlertGroups } from './alert-rules';
+import { AlertGroup, AlertRuleOptions, platformAlertGroups } from './alert-rules';
 
 export interface PlatformAlertsProps {
   /** @default 'qingyu-alerts' */
@@ -14,13 +14,11 @@ export interface PlatformAlertsProps {
    * @default 'docs/runbooks.md' (the path in this repository)
    */
   readonly runbookBaseUrl?: string;
-  /** `job` values of the two applications. */
-  readonly apps: { readonly goBackend: string; readonly pythonAi: string };
   /**
-   * `job` values of every scraped component, read at synthesis so that components added after
-   * this construct are covered too.
+   * The HTTP APIs and the `job` of every scraped component, read at synthesis: the monitoring
+   * unit learns them after this construct exists (`scrape`, `watchApis`).
    */
-  readonly scrapeJobs: () => readonly string[];
+  readonly targets: () => { readonly apis: AlertRuleOptions['apis']; readonly scrapeJobs: readonly string[] };
   /** Include the rules on kubelet volume statistics (volumes filling up). */
   readonly kubeletMetrics: boolean;
   /** Include the rules about the platform's own Prometheus. */
@@ -55,8 +53,7 @@ export class PlatformAlerts extends Construct {
   public get groups(): AlertGroup[] {
     return platformAlertGroups({
       namespace: this.props.namespace,
-      scrapeJobs: this.props.scrapeJobs(),
-      apps: this.props.apps,
+      ...this.props.targets(),
       kubeletMetrics: this.props.kubeletMetrics,
       ownPrometheus: this.props.ownPrometheus,
     });

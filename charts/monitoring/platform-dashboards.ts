@@ -10,13 +10,15 @@ import { DashboardSpec, q, row, stat, table, timeseries } from './grafana-dashbo
  */
 export interface PlatformDashboardOptions {
   readonly namespace: string;
-  /** `job` label values (Service names) of the two applications. */
-  readonly apps: { readonly goBackend: string; readonly pythonAi: string };
+  /** `job` label values (Service names) of the application services. */
+  readonly apis: readonly string[];
+  /** Whether the object store is the platform's MinIO (else an external S3 store: no MinIO row). */
+  readonly minio: boolean;
 }
 
 export function platformDashboards(o: PlatformDashboardOptions): DashboardSpec[] {
   const ns = `namespace="${o.namespace}"`;
-  const apps = `job=~"${o.apps.goBackend}|${o.apps.pythonAi}"`;
+  const apps = `job=~"${o.apis.join('|')}"`;
   const tags = ['qingyu'];
 
   const overview: DashboardSpec = {
@@ -138,11 +140,21 @@ export function platformDashboards(o: PlatformDashboardOptions): DashboardSpec[]
     ],
   };
 
+  const minioRow = [
+    row('MinIO'),
+    stat('MinIO up', [q(`min(up{${ns}, job=~".*minio.*"})`)], { baseColor: 'red', thresholds: [{ value: 1, color: 'green' }] }),
+    stat('Usable capacity free', [q(`min(minio_cluster_capacity_usable_free_bytes{${ns}} / minio_cluster_capacity_usable_total_bytes{${ns}})`)], {
+      unit: 'percentunit',
+    }),
+    timeseries('S3 requests per second', [q(`sum by (api) (rate(minio_s3_requests_total{${ns}}[5m]))`, '{{api}}')], { unit: 'reqps' }),
+    timeseries('S3 errors per second', [q(`sum by (api) (rate(minio_s3_requests_errors_total{${ns}}[5m]))`, '{{api}}')], { unit: 'reqps' }),
+  ];
+  // The uid (and the ConfigMap's name) stays when the object store is external: one dashboard, one name.
   const metaStores: DashboardSpec = {
     uid: 'qingyu-etcd-minio',
-    title: 'Qingyu / etcd and MinIO',
-    description: "Milvus's metadata store (etcd) and object store (MinIO).",
-    tags: [...tags, 'etcd', 'minio'],
+    title: o.minio ? 'Qingyu / etcd and MinIO' : 'Qingyu / etcd',
+    description: o.minio ? "Milvus's metadata store (etcd) and object store (MinIO)." : "Milvus's metadata store (etcd); its object store is an external S3 store.",
+    tags: o.minio ? [...tags, 'etcd', 'minio'] : [...tags, 'etcd'],
     items: [
       row('etcd'),
       stat('Has leader', [q(`min(etcd_server_has_leader{${ns}})`)], { baseColor: 'red', thresholds: [{ value: 1, color: 'green' }] }),
@@ -160,13 +172,7 @@ export function platformDashboards(o: PlatformDashboardOptions): DashboardSpec[]
         q(`histogram_quantile(0.99, sum by (le) (rate(etcd_disk_wal_fsync_duration_seconds_bucket{${ns}}[5m])))`, 'WAL fsync'),
         q(`histogram_quantile(0.99, sum by (le) (rate(etcd_disk_backend_commit_duration_seconds_bucket{${ns}}[5m])))`, 'backend commit'),
       ], { unit: 's' }),
-      row('MinIO'),
-      stat('MinIO up', [q(`min(up{${ns}, job=~".*minio.*"})`)], { baseColor: 'red', thresholds: [{ value: 1, color: 'green' }] }),
-      stat('Usable capacity free', [q(`min(minio_cluster_capacity_usable_free_bytes{${ns}} / minio_cluster_capacity_usable_total_bytes{${ns}})`)], {
-        unit: 'percentunit',
-      }),
-      timeseries('S3 requests per second', [q(`sum by (api) (rate(minio_s3_requests_total{${ns}}[5m]))`, '{{api}}')], { unit: 'reqps' }),
-      timeseries('S3 errors per second', [q(`sum by (api) (rate(minio_s3_requests_errors_total{${ns}}[5m]))`, '{{api}}')], { unit: 'reqps' }),
+      ...(o.minio ? minioRow : []),
     ],
   };
 

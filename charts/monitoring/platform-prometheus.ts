@@ -1,6 +1,5 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { MonitoringConfig, NetworkConfig, ResourceSpec } from '../../config';
 import {
   Prometheus,
   PrometheusSpecContainersResourcesLimits,
@@ -8,12 +7,24 @@ import {
   PrometheusSpecServiceDiscoveryRole,
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
-import { namespacedApiIdentity } from './api-identity';
 import { Component, Endpoint, LABEL } from '../../lib/component';
 import { connectToKubernetesApi } from '../../lib/flows';
-import { imageName, imageVersion, podDisruptionBudget, preferredHostAntiAffinity, spreadConstraints } from '../../lib/pod';
-import { addServiceMonitor, metricsService, MetricsScraper } from '../../lib/metrics';
+import { metricsService, Scraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
+import { PropError } from '../../lib/errors';
+import {
+  checkStorage,
+  ImageRef,
+  imageName,
+  imageVersion,
+  podDisruptionBudget,
+  preferredHostAntiAffinity,
+  resourceRequirements,
+  ResourceSpec,
+  spreadConstraints,
+  StorageSpec,
+} from '../../lib/pod';
+import { namespacedApiIdentity } from './api-identity';
 
 /** Port of the Prometheus web UI and API (the operator's `web` port). */
 export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;
@@ -29,12 +40,20 @@ const CONFIG_RELOADER_RESOURCES: ResourceSpec = {
 };
 
 export interface PlatformPrometheusProps {
-  /** Image, replicas, retention, storage and resources of this environment. */
-  readonly config: MonitoringConfig['prometheus'];
+  /** The Prometheus image (the 3.13 LTS line); the operator reads its flags' version from the tag. */
+  readonly image: ImageRef;
+  /** Replicas, each with its own copy of every series (1 to 3). */
+  readonly replicas: number;
+  /** Days of samples kept (1 to 365); blocks go earlier when the volume is 85% full. */
+  readonly retentionDays: number;
+  readonly storage: StorageSpec;
+  readonly resources: ResourceSpec;
   /** The platform's namespace: the only one whose ServiceMonitors and rules are selected. */
   readonly namespace: string;
   /** Labels every ServiceMonitor and PrometheusRule of the platform carries. */
   readonly selectionLabels: Readonly<Record<string, string>>;
+  /** Where the Kubernetes API server answers (`network.kubernetesApi`), for service discovery. */
+  readonly apiServer: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
   /**
    * Name of the Prometheus resource; the operator names the StatefulSet `prometheus-<name>`.
    * @default 'platform'
@@ -42,8 +61,6 @@ export interface PlatformPrometheusProps {
   readonly instanceName?: string;
   /** @default '30s' */
   readonly scrapeInterval?: string;
-  /** Where the Kubernetes API server answers (`network.kubernetesApi`), for service discovery. */
-  readonly apiServer: NetworkConfig['kubernetesApi'];
 }
 
 /**
@@ -65,22 +82,28 @@ export class PlatformPrometheus extends Component {
   public readonly scrapeInterval: string;
   public readonly prometheus: Prometheus;
   public readonly service: kplus.k8s.KubeService;
-  public readonly scraper: MetricsScraper;
+  public readonly scraper: Scraper;
   public readonly podDisruptionBudget?: kplus.k8s.KubePodDisruptionBudget;
   private readonly chart: PlatformChart;
 
   constructor(scope: Construct, id: string, props: PlatformPrometheusProps) {
-    super(scope, id, { name: 'prometheus', component: 'monitoring', version: imageVersion(props.config.image) });
-    this.chart = PlatformChart.of(this) as PlatformChart;
+    super(scope, id, { name: 'prometheus', component: 'monitoring', version: imageVersion(props.image) });
+    this.chart = PlatformChart.of(this);
     this.instanceName = props.instanceName ?? 'platform';
     this.scrapeInterval = props.scrapeInterval ?? '30s';
-    const c = props.config;
-    if (!Number.isInteger(c.replicas) || c.replicas < 1) {
-      throw new Error(`'config.replicas' of Prometheus must be a whole number of at least 1, got ${c.replicas}`);
+    const c = props;
+    if (!Number.isInteger(c.replicas) || c.replicas < 1 || c.replicas > 3) {
+      throw new PropError(`'replicas' of Prometheus must be a whole number from 1 to 3, got ${c.replicas}`);
     }
+    if (!Number.isInteger(c.retentionDays) || c.retentionDays < 1 || c.retentionDays > 365) {
+      throw new PropError(`'retentionDays' of Prometheus must be a whole number from 1 to 365, got ${c.retentionDays}`);
+    }
+    checkStorage(c.storage);
+    resourceRequirements(c.resources);
     if (Object.keys(props.selectionLabels).length === 0) {
-      throw new Error("'selectionLabels' of Prometheus must not be empty: an empty selector would select every ServiceMonitor");
+      throw new PropError("'selectionLabels' of Prometheus must not be empty: an empty selector would select every ServiceMonitor");
     }
+    this.declareMetrics({ service: 'prometheus', portName: PROMETHEUS_PORT.name, port: PROMETHEUS_PORT.port });
     this.scraper = { peer: { kind: 'component', component: this }, selectionLabels: props.selectionLabels };
 
     // The token is mounted by the Prometheus resource below, the only pod that needs it.
@@ -149,13 +172,6 @@ export class PlatformPrometheus extends Component {
     if (c.replicas > 1) {
       this.podDisruptionBudget = podDisruptionBudget(this, 'pdb', { name: this.name, selector: this.selector });
     }
-
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: PROMETHEUS_PORT.name,
-      port: PROMETHEUS_PORT.port,
-      scraper: this.scraper,
-    });
 
     connectToKubernetesApi(this, props.apiServer, 'service discovery of scrape targets');
   }

@@ -1,15 +1,12 @@
-import { ApiObject, App, Chart, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { PlatformConfig } from '../../config';
+import { Capacity, computeCapacity } from '../../lib/capacity';
+import { PlatformChart } from '../../lib/platform-chart';
+import { NamespaceIsolation } from './namespace-isolation';
 
 const k8s = kplus.k8s;
-
-function quantities(values: Record<string, string>): Record<string, kplus.k8s.Quantity> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
-}
-import { Capacity, computeCapacity } from '../../lib/capacity';
-import { NamespaceIsolation } from './namespace-isolation';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
 
 /** Pod Security Standard version the namespace pins (the oldest Kubernetes we support). */
 export const POD_SECURITY_VERSION = 'v1.27';
@@ -23,6 +20,14 @@ const CONTAINER_DEFAULTS = {
   default: { 'cpu': '200m', 'memory': '128Mi', 'ephemeral-storage': '256Mi' },
 };
 
+function quantities(values: Record<string, string>): Record<string, kplus.k8s.Quantity> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
+}
+
+export interface NamespaceChartProps {
+  readonly config: PlatformConfig;
+}
+
 /**
  * The namespace every other chart deploys into, first in `dist/` so that
  * `kubectl apply -f dist` works on an empty cluster. It enforces the `restricted`
@@ -32,15 +37,17 @@ const CONTAINER_DEFAULTS = {
 export class NamespaceChart extends PlatformChart {
   public readonly namespaceObject: kplus.k8s.KubeNamespace;
 
-  constructor(scope: Construct, id: string, props: PlatformChartProps) {
-    super(scope, id, props);
+  private readonly sized: Chart[] = [];
+
+  constructor(scope: Construct, id: string, props: NamespaceChartProps) {
+    super(scope, id, { platform: props.config });
     const labels: Record<string, string> = {};
     for (const mode of ['enforce', 'audit', 'warn']) {
       labels[`pod-security.kubernetes.io/${mode}`] = 'restricted';
       labels[`pod-security.kubernetes.io/${mode}-version`] = POD_SECURITY_VERSION;
     }
     this.namespaceObject = new k8s.KubeNamespace(this, 'namespace', {
-      metadata: { name: this.config.namespace, labels },
+      metadata: { name: props.config.namespace, labels },
     });
     // A Namespace is cluster-scoped: drop the namespace the chart gives every object.
     ApiObject.of(this.namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
@@ -98,15 +105,20 @@ export class NamespaceChart extends PlatformChart {
     });
   }
 
+  /** Sizes the quota and the LimitRange for what `charts` run at their peak (read at synthesis). */
+  public sizeQuotaFor(...charts: Chart[]): void {
+    this.sized.push(...charts);
+  }
+
   private cached?: Capacity;
 
-  /** Requests and limits of every other chart of the app at peak scale. */
+  /** Requests and limits of the sized charts at peak scale. */
   private platformCapacity(): Capacity {
     if (!this.cached) {
       // Each object's own JSON: Chart.toJson() would walk the dependency graph of every chart.
-      const objects = App.of(this).node.findAll()
-        .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) !== this)
-        .map((o) => o.toJson());
+      const objects = this.sized.flatMap((chart) => chart.node.findAll()
+        .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
+        .map((o) => o.toJson()));
       this.cached = computeCapacity(objects);
     }
     return this.cached;

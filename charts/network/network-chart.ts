@@ -1,11 +1,14 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Flow, FlowTable, Peer, peerName } from '../../lib/flows';
-import { PlatformChart, PlatformChartProps } from '../../lib/platform-chart';
+import { PlatformConfig } from '../../config';
+import { cidrContains, Flow, FlowTable, Peer, peerName } from '../../lib/flows';
+import { PlatformChart } from '../../lib/platform-chart';
 
 const k8s = kplus.k8s;
 
-export type NetworkChartProps = PlatformChartProps;
+export interface NetworkChartProps {
+  readonly config: PlatformConfig;
+}
 
 /**
  * The allowed flows of the zero-trust namespace (default deny and DNS come with the namespace,
@@ -18,7 +21,7 @@ export class NetworkChart extends PlatformChart {
   public readonly flows: readonly Flow[];
 
   constructor(scope: Construct, id: string, props: NetworkChartProps) {
-    super(scope, id, props);
+    super(scope, id, { platform: props.config });
     this.flows = FlowTable.of(this).flows;
 
     const components = new Map<string, { selector: Record<string, string>; ingress: Flow[]; egress: Flow[] }>();
@@ -78,21 +81,6 @@ function peerSelectors(peer: Peer): kplus.k8s.NetworkPolicyPeer[] {
         return { ipBlock: { cidr, except: except.length > 0 ? except : undefined } };
       });
   }
-}
-
-function ipv4(cidr: string): { base: number; bits: number } {
-  const [address, bits] = cidr.split('/');
-  const base = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  return { base, bits: Number(bits) };
-}
-
-/** Whether IPv4 block `inner` lies within `outer`. */
-export function cidrContains(outer: string, inner: string): boolean {
-  const o = ipv4(outer);
-  const i = ipv4(inner);
-  if (i.bits < o.bits) return false;
-  const size = 2 ** (32 - o.bits);
-  return Math.floor(i.base / size) === Math.floor(o.base / size);
 }
 
 function describeFlows(flows: readonly Flow[]): string {

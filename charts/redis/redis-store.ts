@@ -1,9 +1,8 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { RedisConfig } from '../../config';
 import { contentChecksum, readAsset } from '../../lib/assets';
-import { httpProbe, imageName, imageVersion, resourceRequirements, restrictedContainerSecurity, scratchVolume, tcpLiveness } from '../../lib/pod';
-import { addServiceMonitor, MetricsScraper } from '../../lib/metrics';
+import { PropError } from '../../lib/errors';
+import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
 import { SECRETS, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
@@ -22,11 +21,23 @@ export type MaxMemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
 
 /** `maxmemory` may use at most this share of the memory limit: AOF rewrites fork, and copy-on-write needs the rest. */
 const MAX_MEMORY_SHARE_OF_LIMIT = 0.8;
+/** Below this Redis cannot hold the sessions of even a development environment. */
+const MIN_MAX_MEMORY_MIB = 16;
 
 export interface RedisStoreProps {
-  /** Image, storage, resources, maxmemory and exporter of this environment. */
-  readonly config: RedisConfig;
-  readonly scraper: MetricsScraper;
+  /** The redis image (the official `redis` image, BSD-licensed 7.2 line). */
+  readonly image: ImageRef;
+  /** The volume the append-only file lives on (`/data`). */
+  readonly storage: StorageSpec;
+  /** Requests and limits of the server; `maxMemoryMiB` must leave room below the memory limit. */
+  readonly resources: ResourceSpec;
+  /**
+   * `maxmemory`, in MiB: from 16 to 80% of the memory limit, so copy-on-write during AOF rewrites fits.
+   * @see https://redis.io/docs/latest/operate/oss_and_stack/management/optimization/memory-optimization/
+   */
+  readonly maxMemoryMiB: number;
+  /** The redis_exporter sidecar. */
+  readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
   /**
    * Name of the StatefulSet and its Services; applications connect to `<name>:6379`.
    * @default 'redis'
@@ -73,17 +84,28 @@ export class RedisStore extends StatefulStore {
   public readonly scriptsConfigMap: kplus.k8s.KubeConfigMap;
 
   constructor(scope: Construct, id: string, props: RedisStoreProps) {
-    const { config } = props;
     const name = props.name ?? 'redis';
-    const maxMemoryPolicy = props.maxMemoryPolicy ?? 'volatile-lru';
-    validate(name, config, maxMemoryPolicy);
+    super(scope, id, {
+      name,
+      component: 'cache',
+      version: imageVersion(props.image),
+      replicas: 1,
+      ports: REDIS_PORTS,
+      storage: props.storage,
+      runAs: { uid: REDIS_UID, gid: REDIS_UID },
+      metrics: { port: 'metrics' },
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 60,
+    });
+    this.maxMemoryMiB = props.maxMemoryMiB;
+    this.maxMemoryPolicy = props.maxMemoryPolicy ?? 'volatile-lru';
+    validate(name, props, this.maxMemoryPolicy);
 
     const redisConf = [
       readAsset('charts/redis/assets/redis.conf').trimEnd(),
       '',
       '# Set per environment by RedisStore (lib/redis-store.ts); later lines win.',
-      `maxmemory ${config.maxMemoryMiB}mb`,
-      `maxmemory-policy ${maxMemoryPolicy}`,
+      `maxmemory ${this.maxMemoryMiB}mb`,
+      `maxmemory-policy ${this.maxMemoryPolicy}`,
       '',
     ].join('\n');
     const scripts: Record<string, string> = {
@@ -91,11 +113,7 @@ export class RedisStore extends StatefulStore {
       'ping-liveness.sh': readAsset('charts/redis/assets/ping-liveness.sh'),
       'ping-readiness.sh': readAsset('charts/redis/assets/ping-readiness.sh'),
     };
-    const configMapName = `${name}-config`;
-    const scriptsConfigMapName = `${name}-scripts`;
-    const auth = SECRETS.redis;
-    const password = secretKeyRef(auth, auth.keys.password);
-
+    const password = secretKeyRef(this.auth, this.auth.keys.password);
     const ping = (script: string, timeoutSeconds: number, periodSeconds: number, failureThreshold: number): kplus.k8s.Probe => ({
       // The script's own timeout is one second shorter than the probe's, so it reports why.
       exec: { command: ['sh', `/scripts/${script}`, String(timeoutSeconds - 1)] },
@@ -104,103 +122,70 @@ export class RedisStore extends StatefulStore {
       failureThreshold,
       successThreshold: 1,
     });
-    const exporterHealth = (periodSeconds: number, failureThreshold: number) => httpProbe('/health', 'metrics', periodSeconds, failureThreshold);
 
-    super(scope, id, {
-      name,
-      component: 'cache',
-      version: imageVersion(config.image),
-      replicas: 1,
-      ports: [
-        { name: 'redis', port: REDIS_PORTS.redis },
-        { name: 'metrics', port: REDIS_PORTS.metrics },
+    this.addPodAnnotation('qingyu.io/config-checksum', contentChecksum({ 'redis.conf': redisConf, ...scripts }));
+    this.addContainer({
+      name: 'redis',
+      image: props.image,
+      command: ['sh', '/scripts/start-redis.sh'],
+      env: [
+        { name: 'REDIS_PASSWORD', valueFrom: password },
+        // redis-cli (probes, `kubectl exec`) reads the password from here.
+        { name: 'REDISCLI_AUTH', valueFrom: password },
+        { name: 'REDISCLI_HISTFILE', value: '/dev/null' },
       ],
-      resources: config.resources,
-      storage: config.storage,
-      runAs: { uid: REDIS_UID, gid: REDIS_UID },
-      metricsPortName: 'metrics',
-      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 60,
-      podAnnotations: { 'qingyu.io/config-checksum': contentChecksum({ 'redis.conf': redisConf, ...scripts }) },
-      containers: [
-        {
-          name: 'redis',
-          image: imageName(config.image),
-          imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '/scripts/start-redis.sh'],
-          env: [
-            { name: 'REDIS_PASSWORD', valueFrom: password },
-            // redis-cli (probes, `kubectl exec`) reads the password from here.
-            { name: 'REDISCLI_AUTH', valueFrom: password },
-            { name: 'REDISCLI_HISTFILE', value: '/dev/null' },
-          ],
-          ports: [{ name: 'redis', containerPort: REDIS_PORTS.redis, protocol: 'TCP' }],
-          resources: resourceRequirements(config.resources),
-          securityContext: restrictedContainerSecurity(),
-          // Loading a large AOF can take minutes; liveness accepts LOADING, so the startup probe
-          // only has to cover the process coming up.
-          startupProbe: ping('ping-liveness.sh', 5, 5, 24),
-          livenessProbe: ping('ping-liveness.sh', 5, 10, 5),
-          readinessProbe: ping('ping-readiness.sh', 3, 5, 3),
-          volumeMounts: [
-            { name: 'data', mountPath: '/data' },
-            { name: 'config', mountPath: '/etc/redis', readOnly: true },
-            { name: 'scripts', mountPath: '/scripts', readOnly: true },
-            { name: 'tmp', mountPath: '/tmp' },
-          ],
-        },
-        {
-          name: 'exporter',
-          image: imageName(config.exporter.image),
-          imagePullPolicy: 'IfNotPresent',
-          env: [
-            { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${REDIS_PORTS.redis}` },
-            { name: 'REDIS_PASSWORD', valueFrom: password },
-            { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS_PORTS.metrics}` },
-          ],
-          ports: [{ name: 'metrics', containerPort: REDIS_PORTS.metrics, protocol: 'TCP' }],
-          resources: resourceRequirements(config.exporter.resources),
-          securityContext: restrictedContainerSecurity(),
-          livenessProbe: tcpLiveness('metrics', 20, 3),
-          readinessProbe: exporterHealth(10, 2),
-        },
-      ],
-      volumes: [
-        { name: 'config', configMap: { name: configMapName, defaultMode: 0o444 } },
-        { name: 'scripts', configMap: { name: scriptsConfigMapName, defaultMode: 0o555 } },
-        scratchVolume('tmp', 64),
+      ports: this.containerPorts('redis'),
+      resources: props.resources,
+      // Loading a large AOF can take minutes; liveness accepts LOADING, so the startup probe
+      // only has to cover the process coming up.
+      startupProbe: ping('ping-liveness.sh', 5, 5, 24),
+      livenessProbe: ping('ping-liveness.sh', 5, 10, 5),
+      readinessProbe: ping('ping-readiness.sh', 3, 5, 3),
+      volumeMounts: [
+        { name: 'data', mountPath: '/data' },
+        { name: 'config', mountPath: '/etc/redis', readOnly: true },
+        { name: 'scripts', mountPath: '/scripts', readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
       ],
     });
-
-    this.maxMemoryMiB = config.maxMemoryMiB;
-    this.maxMemoryPolicy = maxMemoryPolicy;
+    this.addContainer({
+      name: 'exporter',
+      image: props.exporter.image,
+      env: [
+        { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${REDIS_PORTS.redis}` },
+        { name: 'REDIS_PASSWORD', valueFrom: password },
+        { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS_PORTS.metrics}` },
+      ],
+      ports: this.containerPorts('metrics'),
+      resources: props.exporter.resources,
+      livenessProbe: tcpLiveness('metrics', 20, 3),
+      readinessProbe: httpProbe('/health', 'metrics', 10, 2),
+    }, 'exporter.resources');
+    this.addVolume(
+      { name: 'config', configMap: { name: `${name}-config`, defaultMode: 0o444 } },
+      { name: 'scripts', configMap: { name: `${name}-scripts`, defaultMode: 0o555 } },
+      scratchVolume('tmp', 64),
+    );
 
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
-      metadata: { name: configMapName },
+      metadata: { name: `${name}-config` },
       data: { 'redis.conf': redisConf },
     });
     this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'scripts', {
-      metadata: { name: scriptsConfigMapName },
+      metadata: { name: `${name}-scripts` },
       data: scripts,
     });
-
-    addServiceMonitor(this, 'service-monitor', {
-      target: this,
-      portName: 'metrics',
-      port: REDIS_PORTS.metrics,
-      scraper: props.scraper,
-    });
   }
 }
 
-function validate(name: string, config: RedisConfig, policy: string): void {
+function validate(name: string, props: RedisStoreProps, policy: string): void {
   if (!(MAXMEMORY_POLICIES as readonly string[]).includes(policy)) {
-    throw new Error(`'maxMemoryPolicy' of ${name} must be one of ${MAXMEMORY_POLICIES.join(', ')}, got '${policy}'`);
+    throw new PropError(`'maxMemoryPolicy' of ${name} must be one of ${MAXMEMORY_POLICIES.join(', ')}, got '${policy}'`);
   }
-  const limit = config.resources.memoryMiB.limit;
+  const limit = props.resources.memoryMiB.limit;
   const ceiling = Math.floor(limit * MAX_MEMORY_SHARE_OF_LIMIT);
-  if (!Number.isInteger(config.maxMemoryMiB) || config.maxMemoryMiB < 1 || config.maxMemoryMiB > ceiling) {
-    throw new Error(`'maxMemoryMiB' of ${name} must be a whole number between 1 and ${ceiling} (${MAX_MEMORY_SHARE_OF_LIMIT * 100}% of the ${limit}Mi memory limit, leaving room for copy-on-write during AOF rewrites), got ${config.maxMemoryMiB}`);
+  if (!Number.isInteger(props.maxMemoryMiB) || props.maxMemoryMiB < MIN_MAX_MEMORY_MIB || props.maxMemoryMiB > ceiling) {
+    throw new PropError(`'maxMemoryMiB' of ${name} must be a whole number from ${MIN_MAX_MEMORY_MIB} to ${ceiling} `
+      + `(${MAX_MEMORY_SHARE_OF_LIMIT * 100}% of the ${limit}Mi memory limit, leaving room for copy-on-write during AOF rewrites), got ${props.maxMemoryMiB}`);
   }
 }
-
-

@@ -1,4 +1,4 @@
-import { ConfigError, ENVIRONMENTS, loadConfig, validateConfig } from '../../config';
+import { checkConfig, ConfigError, ENVIRONMENTS, loadConfig, validateConfig } from '../../config';
 
 function messageOf(fn: () => unknown): string {
   try {
@@ -32,17 +32,19 @@ describe('environment selection (QINGYU_ENV)', () => {
 });
 
 describe('image override (QINGYU_IMAGE_TAG)', () => {
-  test('sets the tag of both application images and nothing else', () => {
+  test('sets the tag of every application image and nothing else', () => {
     const config = loadConfig({ QINGYU_IMAGE_TAG: 'v2.3.4-rc.1' });
-    expect(config.goBackend.image).toEqual({ repository: 'ghcr.io/qingyu-platform/go-backend', tag: 'v2.3.4-rc.1' });
-    expect(config.pythonAi.image).toEqual({ repository: 'ghcr.io/qingyu-platform/python-ai', tag: 'v2.3.4-rc.1' });
+    for (const [name, app] of Object.entries(config.apps)) {
+      expect(app.image).toEqual({ repository: ENVIRONMENTS.production.apps[name].image.repository, tag: 'v2.3.4-rc.1' });
+    }
+    expect(Object.keys(config.apps)).toEqual(Object.keys(ENVIRONMENTS.production.apps));
     expect(config.mongodb.image).toEqual(ENVIRONMENTS.production.mongodb.image);
   });
 
   test('accepts a sha256 digest and drops the tag', () => {
     const digest = `sha256:${'ab12'.repeat(16)}`;
     const config = loadConfig({ QINGYU_IMAGE_TAG: digest });
-    expect(config.goBackend.image).toEqual({ repository: 'ghcr.io/qingyu-platform/go-backend', digest });
+    for (const app of Object.values(config.apps)) expect(app.image).toEqual({ repository: app.image.repository, digest });
   });
 
   test.each([
@@ -56,7 +58,7 @@ describe('image override (QINGYU_IMAGE_TAG)', () => {
   });
 
   test('accepts the longest valid tag (128 characters)', () => {
-    expect(loadConfig({ QINGYU_IMAGE_TAG: 'a'.repeat(128) }).goBackend.image.tag).toHaveLength(128);
+    expect(loadConfig({ QINGYU_IMAGE_TAG: 'a'.repeat(128) }).apps['go-backend'].image.tag).toHaveLength(128);
   });
 
   test.each(['production', 'staging', 'development'])("refuses 'latest' in %s", (env) => {
@@ -77,25 +79,6 @@ describe('configuration values', () => {
 
   const production = ENVIRONMENTS.production;
 
-  test('refuses an even MongoDB member count', () => {
-    expect(validateConfig({ ...production, mongodb: { ...production.mongodb, replicas: 4 } })).toEqual([
-      'config production.mongodb.replicas: must be odd (1, 3, 5 or 7) for a MongoDB replica set, got 4',
-    ]);
-  });
-
-  test('refuses an HPA maximum that does not exceed the minimum', () => {
-    expect(validateConfig({ ...production, goBackend: { ...production.goBackend, maxReplicas: 3 } })).toEqual([
-      'config production.goBackend.maxReplicas: must exceed replicas (3) so the HPA can scale, got 3',
-    ]);
-  });
-
-  test('refuses a limit below its request', () => {
-    const resources = { ...production.pythonAi.resources, memoryMiB: { request: 4096, limit: 1024 } };
-    expect(validateConfig({ ...production, pythonAi: { ...production.pythonAi, resources } })).toEqual([
-      'config production.pythonAi.resources.memoryMiB.limit: must be at least the request (4096), got 1024',
-    ]);
-  });
-
   test('refuses a namespace that is not a DNS label', () => {
     expect(validateConfig({ ...production, namespace: 'Qingyu_Prod' })).toEqual([
       'config production.namespace: must be a DNS label (lowercase, digits, -), got "Qingyu_Prod"',
@@ -108,9 +91,10 @@ describe('configuration values', () => {
     ]);
   });
 
-  test('refuses a Redis maxmemory that leaves no headroom under the memory limit', () => {
-    expect(validateConfig({ ...production, redis: { ...production.redis, maxMemoryMiB: 2048 } })).toEqual([
-      'config production.redis.maxMemoryMiB: must be from 16 to 80% of the memory limit (1638), got 2048',
+  test('names an app image by its app', () => {
+    const apps = { ...production.apps, 'go-backend': { ...production.apps['go-backend'], image: { repository: 'Bad Repo', tag: 'v1' } } };
+    expect(validateConfig({ ...production, apps })).toEqual([
+      "config production.apps['go-backend'].image.repository: must be an image repository, got \"Bad Repo\"",
     ]);
   });
 
@@ -118,28 +102,35 @@ describe('configuration values', () => {
     const kubernetesApi = { cidrs: ['10.0.0.1'], ports: [443, 70000] };
     expect(validateConfig({ ...production, network: { ...production.network, kubernetesApi } })).toEqual([
       'config production.network.kubernetesApi.cidrs[0]: must be an IPv4 CIDR, got "10.0.0.1"',
-      'config production.network.kubernetesApi.ports[1]: must be a whole number from 1 to 65535, got 70000',
+      'config production.network.kubernetesApi.ports[1]: must be a port from 1 to 65535, got 70000',
+    ]);
+  });
+
+  test('refuses an egress exception outside every egress block', () => {
+    const network = { ...production.network, egressCidrs: ['203.0.113.0/24'], egressExceptCidrs: ['10.0.0.0/8'] };
+    expect(validateConfig({ ...production, network })).toEqual([
+      'config production.network.egressExceptCidrs[0]: must lie inside one of network.egressCidrs, got "10.0.0.0/8"',
     ]);
   });
 
   test('reports the first problem in one line and counts the rest', () => {
-    // loadConfig validates the environment it selected; the message stays on one line.
-    const problems = validateConfig({ ...production, namespace: 'X', mongodb: { ...production.mongodb, replicas: 2 } });
+    const problems = validateConfig({ ...production, namespace: 'X', clusterDomain: 'Bad_Domain' });
     expect(problems).toHaveLength(2);
+    expect(messageOf(() => checkConfig({ ...production, namespace: 'X', clusterDomain: 'Bad_Domain' }))).toBe(`${problems[0]} (and 1 more)`);
     expect(problems.every((p) => !p.includes('\n'))).toBe(true);
   });
 });
 
 describe('environments', () => {
   test('production runs the design: 3 replicas of each app and a 3-member replica set', () => {
-    const { goBackend, pythonAi, mongodb } = ENVIRONMENTS.production;
-    expect([goBackend.replicas, pythonAi.replicas, mongodb.replicas]).toEqual([3, 3, 3]);
+    const { apps, mongodb } = ENVIRONMENTS.production;
+    expect([apps['go-backend'].replicas, apps['python-ai'].replicas, mongodb.replicas]).toEqual([3, 3, 3]);
   });
 
   test('development fits one small node: one replica each and no HPA minimum above 1', () => {
     const dev = ENVIRONMENTS.development;
-    expect([dev.goBackend.replicas, dev.pythonAi.replicas, dev.mongodb.replicas, dev.milvus.etcd.replicas]).toEqual([1, 1, 1, 1]);
-    expect(dev.goBackend.resources.cpuMillis.request).toBeLessThanOrEqual(100);
+    expect([...Object.values(dev.apps).map((a) => a.replicas), dev.mongodb.replicas, dev.milvus.etcd.replicas]).toEqual([1, 1, 1, 1]);
+    expect(dev.apps['go-backend'].resources.cpuMillis.request).toBeLessThanOrEqual(100);
   });
 
   test('each environment has its own namespace and host', () => {

@@ -3,6 +3,7 @@ import { loadConfig, PlatformConfig } from '../../config';
 import { ApiIngress } from '../../charts/edge/api-ingress';
 import { FlowTable } from '../../lib/flows';
 import { composePlatform } from '../../main';
+import { compositionError } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, find, K8sObject, ofKind, synthesize } from '../support/synth';
 
 const NGINX = 'nginx.ingress.kubernetes.io';
@@ -167,10 +168,19 @@ test('in ingress mode only the ingress-nginx controller pods may reach the apps 
 });
 
 describe('validation', () => {
-  test('fails when the stream timeout is not above the API timeout', () => {
-    const app = Testing.app();
+  test('fails when the stream timeout is not well above the API timeout, naming the setting', () => {
     const config = { ...production, edge: { ...production.edge, streamTimeoutSeconds: 60 } };
-    expect(() => composePlatform(app, config)).toThrow(/'edge.streamTimeoutSeconds' must be well above the API timeout of 60s.*got 60/);
+    expect(compositionError(config)).toBe(
+      "config production.edge: 'streamTimeoutSeconds' must be a whole number from 120 to 86400 (well above the API timeout of 60s, to keep streams open), got 60");
+  });
+
+  test('fails on a route to an app that does not exist, and on routes without the catch-all last', () => {
+    const routes = [{ name: 'api', path: '/', app: 'go-backend' }, { name: 'x', path: '/x/', app: 'nobody' }];
+    expect(compositionError({ ...production, edge: { ...production.edge, routes } })).toBe(
+      `config production.edge: 'routes' must end with the catch-all path '/', got ["/","/x/"]`);
+    const unknown = [{ name: 'x', path: '/x/', app: 'nobody' }, { name: 'api', path: '/', app: 'go-backend' }];
+    expect(compositionError({ ...production, edge: { ...production.edge, routes: unknown } })).toBe(
+      "config production.edge: 'routes' entry 'x' names app 'nobody', which is not one of apps (go-backend, python-ai)");
   });
 
   test('fails on a path without a leading slash', () => {

@@ -2,37 +2,32 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { MilvusChart } from '../../charts/milvus/milvus-chart';
-import { ENVIRONMENTS, IMAGES, MilvusConfig, MinioConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../../config';
-import { FlowTable, peerName } from '../../lib/flows';
+import { MilvusConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../../config';
 import { imageName } from '../../lib/pod';
-import { MetricsScraper } from '../../lib/metrics';
+import { compositionError, flowsOf, fqdn as fqdnIn, objectsOf, scrapeForTest, SMALL } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, S3_OBJECT_STORAGE, synthesize } from '../support/synth';
 
 const prod = synthesize('production');
 const milvusFile = (env = prod) => env.files.find((f) => f.name.endsWith('-milvus.k8s.yaml'))!;
-const NS = prod.config.namespace;
-const fqdn = (service: string) => `${service}.${NS}.svc.cluster.local`;
+const fqdn = (service: string) => fqdnIn(prod.config, service);
+const etcdConfig = prod.config.milvus.etcd;
+const minioConfig = prod.config.milvus.objectStorage;
+if (minioConfig.type !== 'minio') throw new Error('production runs the in-cluster MinIO');
 
 function envOf(workload: K8sObject, name: string): Record<string, any> {
   return Object.fromEntries(container(workload, name).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
 
-const scraper: MetricsScraper = {
-  peer: { kind: 'namespace', namespace: 'monitoring', description: 'prometheus' },
-  selectionLabels: { release: 'test' },
-};
-
-/** The milvus chart alone, for one environment's config with `milvus` changed. */
+/** The milvus unit alone, from the small config with `milvus` changed, its three stores scraped. */
 function milvusChart(change: (c: MilvusConfig) => MilvusConfig = (c) => c) {
-  const base = ENVIRONMENTS.production;
-  const config: PlatformConfig = { ...base, milvus: change(base.milvus) };
-  const app = new App();
-  const chart = new MilvusChart(app, 'milvus', { config, scraper });
-  const flows = FlowTable.of(chart).flows.map((f) => `${peerName(f.from)} -> ${peerName(f.to)}:${f.port}`);
-  return { chart, objects: chart.toJson() as K8sObject[], flows };
+  const config: PlatformConfig = { ...SMALL, milvus: change(SMALL.milvus) };
+  const chart = new MilvusChart(Testing.app(), 'milvus', { config });
+  scrapeForTest(chart.etcd, ...(chart.minio ? [chart.minio] : []), chart.milvus);
+  return { config, chart, objects: objectsOf(chart), flows: flowsOf(chart) };
 }
+const smallFqdn = (service: string) => fqdnIn(SMALL, service);
 
 test('the milvus chart matches its snapshot', () => {
   expect(milvusFile().yaml).toMatchSnapshot();
@@ -44,7 +39,7 @@ describe('etcd', () => {
   const arg = (flag: string) => etcd.args.find((a: string) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
 
   test('runs the pinned etcd image as the distroless nonroot user, owning its volume through fsGroup', () => {
-    expect(etcd.image).toBe(imageName(IMAGES.etcd));
+    expect(etcd.image).toBe(imageName(etcdConfig.image));
     expect(etcd.command).toEqual(['/usr/local/bin/etcd']);
     expect(podSpec(sts).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
     expect(etcd.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
@@ -53,10 +48,11 @@ describe('etcd', () => {
   test('compacts by revision keeping 1000, caps the backend at the configured quota and snapshots every 50000 entries', () => {
     expect(arg('auto-compaction-mode')).toBe('revision');
     expect(arg('auto-compaction-retention')).toBe('1000');
-    expect(arg('quota-backend-bytes')).toBe(String(4 * 1024 ** 3));
+    expect(arg('quota-backend-bytes')).toBe(String(etcdConfig.quotaBackendBytes));
     expect(arg('snapshot-count')).toBe('50000');
-    expect(find(synthesize('development').objects, 'StatefulSet', 'etcd').spec.template.spec.containers[0].args)
-      .toContain(`--quota-backend-bytes=${2 ** 30}`);
+    const dev = synthesize('development');
+    expect(find(dev.objects, 'StatefulSet', 'etcd').spec.template.spec.containers[0].args)
+      .toContain(`--quota-backend-bytes=${dev.config.milvus.etcd.quotaBackendBytes}`);
   });
 
   test('advertises its stable member name, learnt through the downward API', () => {
@@ -91,8 +87,11 @@ describe('etcd', () => {
   test('keeps its data in a subdirectory of its own volume', () => {
     expect(arg('data-dir')).toBe('/var/lib/etcd/data');
     expect(etcd.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/etcd' });
-    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
-    expect(find(synthesize('development').objects, 'StatefulSet', 'etcd').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
+    for (const env of ALL_ENVIRONMENTS) {
+      const out = synthesize(env);
+      const claim = find(out.objects, 'StatefulSet', 'etcd').spec.volumeClaimTemplates[0];
+      expect(claim.spec.resources.requests.storage).toBe(`${out.config.milvus.etcd.storage.sizeGiB}Gi`);
+    }
   });
 
   test('has a headless Service publishing not-ready members and a client Service with client, peer and metrics ports', () => {
@@ -114,18 +113,23 @@ describe('etcd', () => {
     expect(three.spec.replicas).toBe(3);
     expect(three.spec.podManagementPolicy).toBe('Parallel');
     expect(podSpec(three).containers[0].args).toContain(
-      `--initial-cluster=${[0, 1, 2].map((i) => `etcd-${i}=http://etcd-${i}.${fqdn('etcd-headless')}:2380`).join(',')}`,
+      `--initial-cluster=${[0, 1, 2].map((i) => `etcd-${i}=http://etcd-${i}.${smallFqdn('etcd-headless')}:2380`).join(',')}`,
     );
     expect(find(objects, 'PodDisruptionBudget', 'etcd').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     expect(flows).toContain('etcd -> etcd:2380');
   });
 
-  test('refuses an even member count', () => {
-    expect(() => milvusChart((c) => ({ ...c, etcd: { ...c.etcd, replicas: 2 } }))).toThrow("'replicas' of etcd must be odd (1, 3, 5) so that a majority survives a failure, got 2");
+  test('refuses an even member count, naming the setting', () => {
+    const milvus = { ...SMALL.milvus, etcd: { ...SMALL.milvus.etcd, replicas: 2 } };
+    expect(compositionError({ ...SMALL, milvus })).toBe(
+      "config development.milvus.etcd: 'replicas' must be odd (1, 3, 5 or 7) for an etcd cluster, so that a majority survives a failure, got 2");
   });
 
-  test('refuses a backend quota larger than half of its volume', () => {
-    expect(() => milvusChart((c) => ({ ...c, etcd: { ...c.etcd, storage: { sizeGiB: 6 } } }))).toThrow(/'quotaBackendBytes' of etcd \(4294967296\) must be at most half of its volume \(6Gi\)/);
+  test('refuses a backend quota larger than half of its volume (a 4 GiB quota on a 6 GiB volume), naming the setting', () => {
+    const milvus = { ...SMALL.milvus, etcd: { ...SMALL.milvus.etcd, quotaBackendBytes: 4 * 1024 ** 3, storage: { sizeGiB: 6 } } };
+    expect(compositionError({ ...SMALL, milvus })).toBe(
+      "config development.milvus.etcd: 'quotaBackendBytes' (4294967296, 4 GiB) must be at most half of the volume, 'storage.sizeGiB' 6: "
+      + 'defragmentation needs room beside the database; raise the volume to at least 8 GiB');
   });
 });
 
@@ -134,7 +138,7 @@ describe('MinIO', () => {
   const minio = container(sts, 'minio');
 
   test('runs the design\'s release from quay.io as uid/gid/fsGroup 1000 with a read-only root filesystem', () => {
-    expect(minio.image).toBe(imageName(IMAGES.minio));
+    expect(minio.image).toBe(imageName(minioConfig.image));
     expect(minio.command).toEqual(['minio']);
     expect(minio.args).toEqual(['server', '/data', '--address=:9000', '--certs-dir=/tmp/certs']);
     expect(podSpec(sts).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true });
@@ -145,9 +149,12 @@ describe('MinIO', () => {
     expect(envOf(sts, 'minio').HOME).toBe('/tmp');
     expect(minio.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }, { name: 'tmp', mountPath: '/tmp' }]);
     expect(podSpec(sts).volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
-    const size = (env: 'production' | 'staging' | 'development') =>
-      find(synthesize(env).objects, 'StatefulSet', 'minio').spec.volumeClaimTemplates[0].spec.resources.requests.storage;
-    expect([size('production'), size('staging'), size('development')]).toEqual(['200Gi', '50Gi', '5Gi']);
+    for (const env of ALL_ENVIRONMENTS) {
+      const out = synthesize(env);
+      const store = out.config.milvus.objectStorage;
+      const claim = find(out.objects, 'StatefulSet', 'minio').spec.volumeClaimTemplates[0];
+      expect(claim.spec.resources.requests.storage).toBe(`${store.type === 'minio' ? store.storage.sizeGiB : 0}Gi`);
+    }
   });
 
   test('takes its root credentials from the minio-root Secret and ships no default credentials', () => {
@@ -172,8 +179,9 @@ describe('MinIO', () => {
     ]);
   });
 
-  test('refuses a bucket name S3 does not allow', () => {
-    expect(() => milvusChart((c) => ({ ...c, objectStorage: { ...(c.objectStorage as MinioConfig), bucket: 'Milvus_Bucket' } }))).toThrow(/'bucket' of MinIO must be a valid S3 bucket name.*got 'Milvus_Bucket'/);
+  test('refuses a bucket name S3 does not allow, naming the setting', () => {
+    const milvus = { ...SMALL.milvus, objectStorage: { ...minioConfig, bucket: 'Milvus_Bucket' } };
+    expect(compositionError({ ...SMALL, milvus })).toMatch(/^config development\.milvus\.objectStorage: 'bucket' must be a valid S3 bucket name.*got 'Milvus_Bucket'$/);
   });
 });
 
@@ -183,7 +191,7 @@ describe('Milvus', () => {
   const env = envOf(sts, 'milvus');
 
   test('runs the pinned Milvus standalone under the image\'s tini entrypoint', () => {
-    expect(milvus.image).toBe(imageName(IMAGES.milvus));
+    expect(milvus.image).toBe(imageName(prod.config.milvus.image));
     expect(milvus.command).toBeUndefined();
     expect(milvus.args).toEqual(['milvus', 'run', 'standalone']);
   });
@@ -191,7 +199,7 @@ describe('Milvus', () => {
   test('is a StatefulSet of exactly one member with a ReadWriteOnce volume at /var/lib/milvus', () => {
     expect(sts.spec.replicas).toBe(1);
     const claim = sts.spec.volumeClaimTemplates[0];
-    expect(claim.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '50Gi' } } });
+    expect(claim.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: `${prod.config.milvus.storage.sizeGiB}Gi` } } });
     expect(milvus.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/milvus' });
   });
 
@@ -209,7 +217,7 @@ describe('Milvus', () => {
       MINIO_PORT: '9000',
       MINIO_ACCESS_KEY_ID: { secretKeyRef: { name: 'minio-root', key: 'root-user' } },
       MINIO_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-root', key: 'root-password' } },
-      MINIO_BUCKET_NAME: 'milvus-bucket',
+      MINIO_BUCKET_NAME: minioConfig.bucket,
       MINIO_ROOT_PATH: 'files',
       MINIO_USE_SSL: 'false',
     });
@@ -236,11 +244,11 @@ describe('Milvus', () => {
   test('creates its bucket before it starts, with a pinned mc and the root credentials, idempotently', () => {
     const init = container(sts, 'create-bucket');
     expect(podSpec(sts).initContainers.map((c: any) => c.name)).toEqual(['create-bucket']);
-    expect(init.image).toBe(imageName(IMAGES.minioClient));
+    expect(init.image).toBe(imageName(minioConfig.clientImage));
     expect(init.command).toEqual(['/bin/sh', '/scripts/create-bucket.sh']);
     expect(envOf(sts, 'create-bucket')).toMatchObject({
       MINIO_ENDPOINT: `http://${fqdn('minio')}:9000`,
-      MINIO_BUCKET: 'milvus-bucket',
+      MINIO_BUCKET: minioConfig.bucket,
       MINIO_ROOT_USER: { secretKeyRef: { name: 'minio-root', key: 'root-user' } },
       MINIO_ROOT_PASSWORD: { secretKeyRef: { name: 'minio-root', key: 'root-password' } },
     });
@@ -303,21 +311,27 @@ describe("milvus.objectStorage 's3': an external S3-compatible store instead of 
   });
 
   test('records the flow to the endpoint\'s CIDRs, and no flow to a MinIO', () => {
-    const { flows } = milvusChart(() => ({ ...ENVIRONMENTS.production.milvus, objectStorage: S3_OBJECT_STORAGE }));
+    const { flows } = milvusChart((c) => ({ ...c, objectStorage: S3_OBJECT_STORAGE }));
     expect(flows).toContain(`milvus -> S3 endpoint ${store.endpoint}:${store.port}`);
     expect(flows.filter((f) => f.includes('minio'))).toEqual([]);
   });
 
   test.each([
-    [{ endpoint: 'https://s3.example.com' }, "config production.milvus.objectStorage.endpoint: must be a host name or IPv4 address, without scheme or port, got \"https://s3.example.com\""],
-    [{ port: 0 }, 'config production.milvus.objectStorage.port: must be a whole number from 1 to 65535, got 0'],
-    [{ cidrs: [] }, 'config production.milvus.objectStorage.cidrs: must list at least one CIDR (where the endpoint answers), got "[]"'],
-    [{ cidrs: ['10.0.0.0/33'] }, 'config production.milvus.objectStorage.cidrs[0]: must be an IPv4 CIDR, got "10.0.0.0/33"'],
-    [{ bucket: 'Bad_Bucket' }, 'config production.milvus.objectStorage.bucket: must be an S3 bucket name, got "Bad_Bucket"'],
-  ])('refuses %j with one message naming the setting', (change, message) => {
-    const base = ENVIRONMENTS.production;
-    const bad = { ...base, milvus: { ...base.milvus, objectStorage: { ...S3_OBJECT_STORAGE, ...change } } } as PlatformConfig;
+    [{ endpoint: 'https://s3.example.com' }, 'config development.milvus.objectStorage.endpoint: must be a host name or IPv4 address, without scheme or port, got "https://s3.example.com"'],
+    [{ port: 0 }, 'config development.milvus.objectStorage.port: must be a port from 1 to 65535, got 0'],
+    [{ cidrs: [] }, 'config development.milvus.objectStorage.cidrs: must list at least one CIDR (where the endpoint answers), got "[]"'],
+    [{ cidrs: ['10.0.0.0/33'] }, 'config development.milvus.objectStorage.cidrs[0]: must be an IPv4 CIDR, got "10.0.0.0/33"'],
+  ])('refuses the address %j with one message naming the setting', (change, message) => {
+    const bad = { ...SMALL, milvus: { ...SMALL.milvus, objectStorage: { ...S3_OBJECT_STORAGE, ...change } } } as PlatformConfig;
     expect(validateConfig(bad)).toEqual([message]);
+  });
+
+  test.each([
+    [{ bucket: 'Bad_Bucket' }, "config development.milvus: 'objectStorage.bucket' must be an S3 bucket name (3-63 lowercase letters, digits, '.' or '-'), got 'Bad_Bucket'"],
+    [{ region: 'CN East' }, "config development.milvus: 'objectStorage.region' must be a region name (lowercase letters, digits, '-'), got 'CN East'"],
+  ])('refuses the store %j when composing, naming the setting', (change, message) => {
+    const bad = { ...SMALL, milvus: { ...SMALL.milvus, objectStorage: { ...S3_OBJECT_STORAGE, ...change } } } as PlatformConfig;
+    expect(compositionError(bad)).toBe(message);
   });
 });
 

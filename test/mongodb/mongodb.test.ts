@@ -1,67 +1,56 @@
-import { App } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { MongoDbChart } from '../../charts/mongodb/mongodb-chart';
-import { ENVIRONMENTS, EnvironmentName, IMAGES } from '../../config';
-import { imageName } from '../../lib/pod';
-import { MetricsScraper } from '../../lib/metrics';
 import { cacheSizeGB, MongoReplicaSet, MongoReplicaSetProps } from '../../charts/mongodb/mongo-replica-set';
-import { PlatformChart } from '../../lib/platform-chart';
-import { container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
+import { ENVIRONMENTS, EnvironmentName } from '../../config';
+import { imageName } from '../../lib/pod';
+import { compositionError, objectsOf, scratchChart, SMALL } from '../support/fixtures';
+import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
 
 const prod = synthesize('production');
+const mongo = prod.config.mongodb;
 const mongoFile = () => prod.files.find((f) => f.name.endsWith('-mongodb.k8s.yaml'))!;
-
-const scraper: MetricsScraper = {
-  peer: { kind: 'namespace', namespace: 'monitoring', description: 'prometheus' },
-  selectionLabels: { release: 'test' },
-};
 
 /** Only the MongoDB chart of an environment: cheaper than the whole platform. */
 function mongoChart(env: EnvironmentName): K8sObject[] {
-  return new MongoDbChart(new App(), 'mongodb', { config: ENVIRONMENTS[env], scraper }).toJson();
+  return objectsOf(new MongoDbChart(Testing.app(), 'mongodb', { config: ENVIRONMENTS[env] }));
 }
 
-/** A replica set with some props changed, in a scratch chart. */
+/** A replica set from the small config with some props changed, in a scratch chart. */
 function replicaSet(change: Partial<MongoReplicaSetProps>): MongoReplicaSet {
-  const config = ENVIRONMENTS.production;
-  const chart = new PlatformChart(new App(), 'scratch', { config });
-  const c = config.mongodb;
-  return new MongoReplicaSet(chart, 'rs', {
-    image: c.image, database: c.database, storage: c.storage, resources: c.resources, exporter: c.exporter, scraper, ...change,
-  });
+  return new MongoReplicaSet(scratchChart(), 'rs', { ...SMALL.mongodb, ...change });
 }
 
 function envOf(workload: K8sObject, name: string): Record<string, any> {
   return Object.fromEntries(container(workload, name).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
 
-const HOSTS = [0, 1, 2].map((i) => `mongodb-${i}.mongodb-headless.qingyu.svc.cluster.local:27017`);
+/** Every member's host:port, as the configuration names them. */
+const hostsOf = (config: typeof prod.config) => Array.from({ length: config.mongodb.replicas },
+  (_, i) => `mongodb-${i}.mongodb-headless.${config.namespace}.svc.${config.clusterDomain}:27017`);
+const HOSTS = hostsOf(prod.config);
 
 test('the mongodb chart matches its snapshot', () => {
   expect(mongoFile().yaml).toMatchSnapshot();
 });
 
 describe('members', () => {
-  test.each([
-    ['production', 3],
-    ['staging', 3],
-    ['development', 1],
-  ] as const)('%s runs %i member(s) of the replica set rs0', (env, members) => {
-    const objects = mongoChart(env);
-    const sts = find(objects, 'StatefulSet', 'mongodb');
-    expect(sts.spec.replicas).toBe(members);
+  test.each(ALL_ENVIRONMENTS)('%s runs its configured members of the replica set', (env) => {
+    const c = ENVIRONMENTS[env].mongodb;
+    const sts = find(mongoChart(env), 'StatefulSet', 'mongodb');
+    expect(sts.spec.replicas).toBe(c.replicas);
     const args: string[] = container(sts, 'mongod').args;
-    expect(args.slice(args.indexOf('--replSet'), args.indexOf('--replSet') + 2)).toEqual(['--replSet', 'rs0']);
-    expect(envOf(sts, 'bootstrap').MEMBER_HOSTS.split(',')).toHaveLength(members);
+    expect(args.slice(args.indexOf('--replSet'), args.indexOf('--replSet') + 2)).toEqual(['--replSet', c.replicaSetName]);
+    expect(envOf(sts, 'bootstrap').MEMBER_HOSTS.split(',')).toHaveLength(c.replicas);
   });
 
   test('runs mongod itself from the pinned mongo image, bound to every interface, with the keyFile and no zlib', () => {
     const sts = find(prod.objects, 'StatefulSet', 'mongodb');
     const mongod = container(sts, 'mongod');
-    expect(mongod.image).toBe(imageName(IMAGES.mongodb));
+    expect(mongod.image).toBe(imageName(mongo.image));
     expect(mongod.command).toEqual(['mongod']);
     expect(mongod.args).toEqual([
-      '--replSet', 'rs0', '--bind_ip_all', '--port', '27017', '--dbpath', '/data/db', '--keyFile', '/keyfile/keyfile',
-      '--wiredTigerCacheSizeGB', '1.5', '--networkMessageCompressors', 'snappy,zstd',
+      '--replSet', mongo.replicaSetName, '--bind_ip_all', '--port', '27017', '--dbpath', '/data/db', '--keyFile', '/keyfile/keyfile',
+      '--wiredTigerCacheSizeGB', String(cacheSizeGB(mongo.resources.memoryMiB.limit)), '--networkMessageCompressors', 'snappy,zstd',
     ]);
   });
 
@@ -74,15 +63,15 @@ describe('members', () => {
     const env = envOf(sts, 'bootstrap');
     expect(env.MEMBER_HOSTS).toBe(HOSTS.join(','));
     expect(env.POD_NAME).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
-    expect(env.REPLICA_SET_NAME).toBe('rs0');
-    expect(env.APP_DATABASE).toBe('qingyu');
+    expect(env.REPLICA_SET_NAME).toBe(mongo.replicaSetName);
+    expect(env.APP_DATABASE).toBe(mongo.database);
     expect(container(sts, 'bootstrap').command).toEqual(['bash', '/scripts/replica-set-bootstrap.sh']);
   });
 
   test('memberEndpoint lists every member on 27017 for the applications', () => {
-    const endpoint = replicaSet({}).memberEndpoint('mongodb');
+    const endpoint = replicaSet({ replicas: 3 }).memberEndpoint('mongodb');
     expect(endpoint.port).toBe(27017);
-    expect(endpoint.hostPorts).toBe(HOSTS.join(','));
+    expect(endpoint.hostPorts).toBe(hostsOf({ ...SMALL, mongodb: { ...SMALL.mongodb, replicas: 3 } }).join(','));
   });
 });
 
@@ -100,16 +89,12 @@ describe('services and storage', () => {
     expect(svc.metadata.labels!['qingyu.io/metrics']).toBe('true');
   });
 
-  test.each([
-    ['production', '50Gi'],
-    ['staging', '20Gi'],
-    ['development', '5Gi'],
-  ] as const)('%s claims a %s ReadWriteOnce volume per member, mounted at /data/db', (env, size) => {
+  test.each(ALL_ENVIRONMENTS)('%s claims its configured ReadWriteOnce volume per member, mounted at /data/db', (env) => {
     const sts = find(mongoChart(env), 'StatefulSet', 'mongodb');
     const [claim] = sts.spec.volumeClaimTemplates;
     expect(claim.metadata.name).toBe('data');
     expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
-    expect(claim.spec.resources.requests.storage).toBe(size);
+    expect(claim.spec.resources.requests.storage).toBe(`${ENVIRONMENTS[env].mongodb.storage.sizeGiB}Gi`);
     expect(container(sts, 'mongod').volumeMounts).toContainEqual({ name: 'data', mountPath: '/data/db' });
   });
 });
@@ -177,12 +162,12 @@ describe('authentication', () => {
     });
     expect(exporter.args).toContain('--mongodb.uri=mongodb://127.0.0.1:27017/admin');
     expect(exporter.args).toContain('--compatible-mode');
-    expect(exporter.image).toBe(imageName(IMAGES.mongodbExporter));
+    expect(exporter.image).toBe(imageName(mongo.exporter.image));
   });
 
   test('the applications connect to every member, naming the replica set, with credentials from mongodb-app', () => {
     const settings = find(prod.objects, 'ConfigMap', 'go-backend-config').data;
-    expect(settings.MONGODB_URI).toBe(`mongodb://${HOSTS.join(',')}/qingyu?replicaSet=rs0&authSource=admin`);
+    expect(settings.MONGODB_URI).toBe(`mongodb://${HOSTS.join(',')}/${mongo.database}?replicaSet=${mongo.replicaSetName}&authSource=admin`);
   });
 });
 
@@ -205,7 +190,7 @@ describe('security and availability', () => {
     expect(cacheSizeGB(4096)).toBe(1.5);
     expect(cacheSizeGB(1024)).toBe(0.25);
     const dev = find(mongoChart('development'), 'StatefulSet', 'mongodb');
-    expect(container(dev, 'mongod').args).toContain('0.25');
+    expect(container(dev, 'mongod').args).toContain(String(cacheSizeGB(ENVIRONMENTS.development.mongodb.resources.memoryMiB.limit)));
   });
 
   test('a PodDisruptionBudget keeps a majority: one member of three may go at a time', () => {
@@ -253,5 +238,14 @@ describe('validation', () => {
 
   test('accepts 5 members and lists them all', () => {
     expect(replicaSet({ replicas: 5 }).memberHosts).toHaveLength(5);
+  });
+});
+
+describe('refused settings name the setting, the value and what is allowed', () => {
+  test.each([
+    [{ replicas: 4 }, "config development.mongodb: 'replicas' must be odd (1, 3, 5 or 7) for a MongoDB replica set, so that a majority survives the loss of a member, got 4"],
+    [{ database: 'admin' }, "config development.mongodb: 'database' must be 1 to 63 letters, digits, '_' or '-' and not admin, local or config, got 'admin'"],
+  ])('%j', (change, message) => {
+    expect(compositionError({ ...SMALL, mongodb: { ...SMALL.mongodb, ...change } })).toBe(message);
   });
 });

@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { RedisChart } from '../../charts/redis/redis-chart';
-import { ENVIRONMENTS, IMAGES, RedisConfig } from '../../config';
+import { MaxMemoryPolicy, RedisStore, RedisStoreProps } from '../../charts/redis/redis-store';
+import { RedisConfig } from '../../config';
 import { imageName } from '../../lib/pod';
-import { MetricsScraper } from '../../lib/metrics';
-import { MaxMemoryPolicy, RedisStore } from '../../charts/redis/redis-store';
+import { compositionError, fqdn, objectsOf, renderedResources, scrapeForTest, SMALL } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
 
 const prod = synthesize('production');
@@ -19,20 +19,13 @@ function envOf(workload: K8sObject, name: string): Record<string, any> {
   return Object.fromEntries(container(workload, name).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
 
-const scraper: MetricsScraper = {
-  peer: { kind: 'namespace', namespace: 'monitoring', description: 'prometheus' },
-  selectionLabels: { release: 'test' },
-};
-
-function redisChart(change: (c: RedisConfig) => RedisConfig, maxMemoryPolicy?: MaxMemoryPolicy): K8sObject[] {
-  const base = ENVIRONMENTS.production;
-  const app = new App();
-  if (maxMemoryPolicy) {
-    const chart = new RedisChart(app, 'scratch', { config: base, scraper });
-    new RedisStore(chart, 'other', { config: change(base.redis), scraper, name: 'other', maxMemoryPolicy });
-    return chart.toJson();
-  }
-  return new RedisChart(app, 'redis', { config: { ...base, redis: change(base.redis) }, scraper }).toJson();
+/** The Redis unit alone, from a small config with `redis` changed (and a second store beside it). */
+function redisUnit(change: (c: RedisConfig) => RedisConfig = (c) => c, other?: Partial<RedisStoreProps>) {
+  const config = { ...SMALL, redis: change(SMALL.redis) };
+  const chart = new RedisChart(Testing.app(), 'redis', { config });
+  if (other) new RedisStore(chart, 'other', { ...config.redis, name: 'other', ...other });
+  scrapeForTest(chart.redis);
+  return { config, objects: objectsOf(chart) };
 }
 
 const conf = (env = prod) => find(env.objects, 'ConfigMap', 'redis-config').data['redis.conf'] as string;
@@ -49,7 +42,7 @@ describe('redis', () => {
   const redis = container(sts, 'redis');
 
   test('runs the pinned official redis image as its redis user (999) with a read-only root filesystem', () => {
-    expect(redis.image).toBe(imageName(IMAGES.redis));
+    expect(redis.image).toBe(imageName(prod.config.redis.image));
     expect(podSpec(sts).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
     expect(redis.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
   });
@@ -64,8 +57,8 @@ describe('redis', () => {
 
   test('uses the repository\'s redis.conf plus the environment\'s maxmemory and a volatile-lru policy', () => {
     expect(conf().startsWith(readFileSync(join(ASSETS, 'redis.conf'), 'utf8').trimEnd())).toBe(true);
-    expect(directive(conf(), 'maxmemory')).toBe('1536mb');
-    expect(directive(conf(dev), 'maxmemory')).toBe('192mb');
+    expect(directive(conf(), 'maxmemory')).toBe(`${prod.config.redis.maxMemoryMiB}mb`);
+    expect(directive(conf(dev), 'maxmemory')).toBe(`${dev.config.redis.maxMemoryMiB}mb`);
     expect(directive(conf(), 'maxmemory-policy')).toBe('volatile-lru');
     expect(redis.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/redis', readOnly: true });
   });
@@ -108,15 +101,17 @@ describe('redis', () => {
 
   test('is one member with a volume sized per environment, so it needs no PodDisruptionBudget', () => {
     expect(sts.spec.replicas).toBe(1);
-    const size = (env: 'production' | 'staging' | 'development') =>
-      find(synthesize(env).objects, 'StatefulSet', 'redis').spec.volumeClaimTemplates[0].spec.resources.requests.storage;
-    expect([size('production'), size('staging'), size('development')]).toEqual(['10Gi', '5Gi', '1Gi']);
+    for (const env of ALL_ENVIRONMENTS) {
+      const out = synthesize(env);
+      const claim = find(out.objects, 'StatefulSet', 'redis').spec.volumeClaimTemplates[0];
+      expect(claim.spec.resources.requests.storage).toBe(`${out.config.redis.storage.sizeGiB}Gi`);
+    }
     expect(ofKind(prod.objects, 'PodDisruptionBudget').filter((p) => p.metadata.name === 'redis')).toEqual([]);
   });
 
   test('is reached by the applications through the Service redis on port 6379', () => {
     expect(find(prod.objects, 'Service', 'redis').spec.ports).toContainEqual({ name: 'redis', port: 6379, protocol: 'TCP', targetPort: 'redis' });
-    expect(find(prod.objects, 'ConfigMap', 'go-backend-config').data.REDIS_ADDR).toBe(`redis.${prod.config.namespace}.svc.cluster.local:6379`);
+    expect(find(prod.objects, 'ConfigMap', 'go-backend-config').data.REDIS_ADDR).toBe(`${fqdn(prod.config, 'redis')}:6379`);
   });
 });
 
@@ -125,12 +120,9 @@ describe('redis_exporter sidecar', () => {
   const exporter = container(sts, 'exporter');
 
   test('runs the pinned redis_exporter on port 9121 named metrics, with its own resources', () => {
-    expect(exporter.image).toBe(imageName(IMAGES.redisExporter));
+    expect(exporter.image).toBe(imageName(prod.config.redis.exporter.image));
     expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }]);
-    expect(exporter.resources).toEqual({
-      requests: { 'cpu': '50m', 'memory': '32Mi', 'ephemeral-storage': '16Mi' },
-      limits: { 'cpu': '200m', 'memory': '64Mi', 'ephemeral-storage': '64Mi' },
-    });
+    expect(exporter.resources).toEqual(renderedResources(prod.config.redis.exporter.resources));
     expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
@@ -157,19 +149,28 @@ describe('redis_exporter sidecar', () => {
 });
 
 describe('RedisStore validation', () => {
-  test('refuses a maxmemory above 80% of the memory limit', () => {
-    expect(() => redisChart((c) => ({ ...c, maxMemoryMiB: 2000 }))).toThrow(
-      "'maxMemoryMiB' of redis must be a whole number between 1 and 1638 (80% of the 2048Mi memory limit, leaving room for copy-on-write during AOF rewrites), got 2000",
+  test('refuses a maxmemory above 80% of the memory limit, naming the setting', () => {
+    const redis = { ...SMALL.redis, maxMemoryMiB: SMALL.redis.resources.memoryMiB.limit };
+    const ceiling = Math.floor(SMALL.redis.resources.memoryMiB.limit * 0.8);
+    expect(compositionError({ ...SMALL, redis })).toBe(
+      `config development.redis: 'maxMemoryMiB' of redis must be a whole number from 16 to ${ceiling} (80% of the `
+      + `${SMALL.redis.resources.memoryMiB.limit}Mi memory limit, leaving room for copy-on-write during AOF rewrites), got ${redis.maxMemoryMiB}`,
     );
   });
 
   test('refuses an unknown eviction policy', () => {
-    expect(() => redisChart((c) => c, 'lru' as MaxMemoryPolicy)).toThrow(/'maxMemoryPolicy' of other must be one of volatile-lru, .*got 'lru'/);
+    expect(() => redisUnit((c) => c, { maxMemoryPolicy: 'lru' as MaxMemoryPolicy })).toThrow(/'maxMemoryPolicy' of other must be one of volatile-lru, .*got 'lru'/);
   });
 
   test('takes another eviction policy when asked', () => {
-    const objects = redisChart((c) => c, 'volatile-ttl');
+    const { objects } = redisUnit((c) => c, { maxMemoryPolicy: 'volatile-ttl' });
     expect(directive(find(objects, 'ConfigMap', 'other-config').data['redis.conf'], 'maxmemory-policy')).toBe('volatile-ttl');
+  });
+
+  test('builds from a small config alone, with its ServiceMonitor', () => {
+    const { config, objects } = redisUnit();
+    expect(find(objects, 'StatefulSet', 'redis').metadata.namespace).toBe(config.namespace);
+    expect(find(objects, 'ServiceMonitor', 'redis').metadata.labels).toMatchObject({ release: 'test' });
   });
 });
 
