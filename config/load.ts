@@ -13,6 +13,13 @@ export interface ConfigInputs {
   readonly QINGYU_ENV?: string;
   /** Tag or `sha256:` digest for every application image. */
   readonly QINGYU_IMAGE_TAG?: string;
+  /**
+   * A JSON object merged into the environment's configuration, for a one-off variant (the real
+   * node runs development with `{"apps":{"go-backend":{"replicas":3,"maxReplicas":4},...}}`):
+   * objects merge key by key, other values replace. Only existing settings can be set, each with
+   * a value of its type.
+   */
+  readonly QINGYU_CONFIG_OVERRIDES?: string;
 }
 
 export const DEFAULT_ENVIRONMENT: EnvironmentName = 'production';
@@ -66,7 +73,38 @@ export function loadConfig(inputs: ConfigInputs): PlatformConfig {
     config = { ...config, apps };
   }
 
+  const overrides = blankToUndefined(inputs.QINGYU_CONFIG_OVERRIDES);
+  if (overrides !== undefined) config = applyOverrides(config, overrides);
+
   return checkConfig(config);
+}
+
+/** `config` with the JSON object `text` merged in; refuses a key or a type the config does not have. */
+export function applyOverrides(config: PlatformConfig, text: string): PlatformConfig {
+  const variable = 'QINGYU_CONFIG_OVERRIDES';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${variable}: not valid JSON (${(error as Error).message}); expected an object such as {"redis":{"maxMemoryMiB":256}}`);
+  }
+  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+  const merge = (base: unknown, over: unknown, path: string): unknown => {
+    if (kind(over) !== kind(base)) {
+      throw new ConfigError(`${variable}: '${path || '(top)'}' must be ${kind(base) === 'object' ? 'an object' : `a${kind(base) === 'array' ? 'n' : ''} ${kind(base)}`}, got ${JSON.stringify(over)}`);
+    }
+    if (kind(over) !== 'object') return over;
+    const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(over as Record<string, unknown>)) {
+      const at = path ? `${path}.${key}` : key;
+      if (!(key in result)) {
+        throw new ConfigError(`${variable}: unknown setting '${at}'; expected one of: ${Object.keys(result).join(', ')}`);
+      }
+      result[key] = merge(result[key], value, at);
+    }
+    return result;
+  };
+  return merge(config, parsed, '') as PlatformConfig;
 }
 
 /**

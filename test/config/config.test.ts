@@ -72,6 +72,32 @@ describe('image override (QINGYU_IMAGE_TAG)', () => {
   });
 });
 
+describe('configuration overrides (QINGYU_CONFIG_OVERRIDES)', () => {
+  const overrides = (value: unknown) => ({ QINGYU_ENV: 'development', QINGYU_CONFIG_OVERRIDES: JSON.stringify(value) });
+
+  test('merges objects key by key and replaces other values', () => {
+    const config = loadConfig(overrides({ apps: { 'go-backend': { replicas: 3, maxReplicas: 4 } }, redis: { maxMemoryMiB: 160 } }));
+    expect(config.apps['go-backend']).toMatchObject({ replicas: 3, maxReplicas: 4 });
+    expect(config.apps['go-backend'].image).toEqual(ENVIRONMENTS.development.apps['go-backend'].image);
+    expect(config.apps['python-ai']).toEqual(ENVIRONMENTS.development.apps['python-ai']);
+    expect(config.redis.maxMemoryMiB).toBe(160);
+  });
+
+  test.each([
+    ['{', 'QINGYU_CONFIG_OVERRIDES: not valid JSON'],
+    ['{"apps":{"go-backend":{"replica":3}}}', "QINGYU_CONFIG_OVERRIDES: unknown setting 'apps.go-backend.replica'; expected one of: component, image, ports, replicas,"],
+    ['{"redis":{"maxMemoryMiB":"big"}}', `QINGYU_CONFIG_OVERRIDES: 'redis.maxMemoryMiB' must be a number, got "big"`],
+    ['[1]', "QINGYU_CONFIG_OVERRIDES: '(top)' must be an object, got [1]"],
+  ])('refuses %s with one line naming the setting', (text, message) => {
+    expect(messageOf(() => loadConfig({ QINGYU_CONFIG_OVERRIDES: text }))).toContain(message);
+  });
+
+  test('a merged value still meets the formats', () => {
+    expect(messageOf(() => loadConfig(overrides({ namespace: 'Bad_NS' })))).toBe(
+      'config development.namespace: must be a DNS label (lowercase, digits, -), got "Bad_NS"');
+  });
+});
+
 describe('configuration values', () => {
   test.each(Object.keys(ENVIRONMENTS))('%s is valid as shipped', (env) => {
     expect(validateConfig(ENVIRONMENTS[env as keyof typeof ENVIRONMENTS])).toEqual([]);
