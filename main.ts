@@ -50,13 +50,15 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
   return ordered;
 }
 
+/** `node build/main.js`: the app as the cdk8s CLI runs it (CDK8S_OUTDIR names the output). */
 function main(): void {
   try {
+    // No construct-metadata.json beside the manifests: `kubectl apply -f dist` must find only objects.
     const app = new App({ recordConstructMetadata: false });
     composePlatform(app, loadConfig(process.env));
     app.synth();
   } catch (error) {
-    reportAndExit(error);
+    reportAndExit(error, process.env.CDK8S_OUTDIR);
   }
 }
 

@@ -59,6 +59,9 @@ export class PlatformChart extends Chart {
     };
   }
 
+  /** The objects of the last rendering (`toJson`, which `app.synth()` calls once per chart). */
+  public rendered: readonly any[] = [];
+
   public override toJson(): any[] {
     for (const child of this.node.findAll()) {
       if (!(child instanceof ApiObject) || Chart.of(child) !== this) continue;
@@ -67,6 +70,8 @@ export class PlatformChart extends Chart {
         if (child.metadata.getLabel(key) === undefined) child.metadata.addLabel(key, value);
       }
     }
-    return super.toJson();
+    const objects = super.toJson();
+    this.rendered = objects;
+    return objects;
   }
 }

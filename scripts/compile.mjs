@@ -1,6 +1,5 @@
 // Fast transpile of the app's TypeScript into build/ (esbuild, no type check: `npm run build`
 // and `npm run lint` check types). `npm run synth` runs this first, so it must stay quick.
-import { build } from 'esbuild';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +42,8 @@ export async function compileIfStale() {
 }
 
 export async function compile() {
+  // esbuild only when there is something to compile: importing it costs every synth.
+  const { build } = await import('esbuild');
   const entryPoints = [join(root, 'main.ts'), ...SOURCE_DIRS.flatMap(tsFiles)];
   rmSync(outdir, { recursive: true, force: true });
   await build({
@@ -59,6 +60,9 @@ export async function compile() {
   return entryPoints.map((f) => relative(root, f));
 }
 
+// `node scripts/compile.mjs` compiles; with `--if-stale` only when a source is newer than build/
+// (cdk8s.yaml's app command runs that first, so `cdk8s synth` never runs a stale build).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await compile();
+  if (process.argv.includes('--if-stale')) await compileIfStale();
+  else await compile();
 }

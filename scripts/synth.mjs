@@ -1,15 +1,21 @@
-// `npm run synth [-- --output DIR]`: compile, check the configuration, run the app through
-// `cdk8s synth` into a scratch directory and swap it into place only on success, so bad input
-// or a failing validation leaves an existing dist/ exactly as it was.
-import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// `npm run synth [-- --output DIR]`: the app and the policy gate in one process. It compiles
+// build/ when a source is newer, composes the platform, renders it into a scratch directory,
+// runs the gate on the objects it rendered, and only then swaps the scratch directory into place:
+// bad input or a failing rule leaves an existing dist/ exactly as it was. `cdk8s synth` (the CLI)
+// produces the same files through cdk8s.yaml; .ci/run compares the two.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, enableCompileCache } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileIfStale } from './compile.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
+
+function fail(message, code = 2) {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(code);
+}
 
 function parseArgs(argv) {
   let output = 'dist';
@@ -22,43 +28,32 @@ function parseArgs(argv) {
   return { output: resolve(process.cwd(), output) };
 }
 
-function fail(message, code = 2) {
-  process.stderr.write(`error: ${message}\n`);
-  process.exit(code);
-}
-
 const { output } = parseArgs(process.argv.slice(2));
 await compileIfStale();
+// Node 24's on-disk cache of compiled code for build/ and node_modules (synth runs on every change).
+enableCompileCache?.(join(root, 'node_modules', '.cache', 'qingyu-compile'));
 
-// The same check main.ts makes, made here first so that bad input ends with one line and the
-// cdk8s CLI never starts (it would delete its output directory and wrap the message in noise).
-const { loadConfig, ConfigError } = require(join(root, 'build', 'config', 'index.js'));
+const { App } = require('cdk8s');
+const { loadConfig } = require(join(root, 'build', 'config', 'index.js'));
+const { composePlatform } = require(join(root, 'build', 'main.js'));
+const { isInputError } = require(join(root, 'build', 'lib', 'errors.js'));
+const { gate, describeFindings } = require(join(root, 'build', 'policy', 'gate.js'));
+const { promote } = require(join(root, 'build', 'policy', 'promote.js'));
+
+const scratch = mkdtempSync(join(dirname(output), `.${basename(output)}-synth-`));
 try {
-  loadConfig(process.env);
+  const app = new App({ outdir: scratch, recordConstructMetadata: false });
+  const charts = composePlatform(app, loadConfig(process.env));
+  app.synth();
+  const findings = gate(charts.flatMap((chart) => chart.rendered));
+  if (findings.length > 0) {
+    process.stderr.write(`${describeFindings(findings).join('\n')}\n`);
+    throw Object.assign(new Error(`the policy gate found ${findings.length} problem(s) (above); ${output} was left unchanged`), { name: 'PropError' });
+  }
+  promote(scratch, output);
 } catch (error) {
-  if (error instanceof ConfigError) fail(error.message);
-  throw error;
-}
-
-const scratch = join(dirname(output), `.${basename(output)}-synth-${process.pid}`);
-rmSync(scratch, { recursive: true, force: true });
-const cli = spawnSync(
-  join(root, 'node_modules', '.bin', 'cdk8s'),
-  ['synth', '--check-upgrade', 'false', '--output', scratch],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, CDK8S_RECORD_CONSTRUCT_METADATA: 'false' } },
-);
-const shown = (cli.stdout ?? '').split(scratch).join(output);
-if (cli.status !== 0) {
-  process.stdout.write(shown);
   rmSync(scratch, { recursive: true, force: true });
-  fail(`synth failed (cdk8s exited with ${cli.status ?? cli.signal}); ${output} was left unchanged`, cli.status || 1);
+  if (isInputError(error)) fail(error.message);
+  process.stderr.write(`error: ${error?.stack ?? error}\n`);
+  process.exit(1);
 }
-if (existsSync(output)) {
-  const old = `${scratch}-old`;
-  renameSync(output, old);
-  renameSync(scratch, output);
-  rmSync(old, { recursive: true, force: true });
-} else {
-  renameSync(scratch, output);
-}
-process.stdout.write(shown);

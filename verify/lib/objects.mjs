@@ -10,6 +10,10 @@
 //   node verify/lib/objects.mjs --documents <Kind> <dir-or-file>...
 //   -> the documents of that kind, as one YAML stream (verify/cluster.sh applies the
 //      Namespaces this way before anything else)
+//
+//   node verify/lib/objects.mjs --only-objects <dir>
+//   -> fails unless every file of <dir> is YAML and every document in it a Kubernetes object
+//      (apiVersion, kind, metadata.name): what `kubectl apply -f <dir>` can apply
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -27,6 +31,29 @@ function files(path) {
 }
 
 const args = process.argv.slice(2);
+if (args[0] === '--only-objects') {
+  const dir = args[1];
+  const problems = [];
+  for (const entry of readdirSync(dir)) {
+    if (!/\.ya?ml$/.test(entry) || statSync(join(dir, entry)).isDirectory()) {
+      problems.push(`${entry}: not a YAML file`);
+      continue;
+    }
+    for (const doc of YAML.parseAllDocuments(readFileSync(join(dir, entry), 'utf8'))) {
+      const o = doc.toJS();
+      if (o === null) continue;
+      if (typeof o?.apiVersion !== 'string' || typeof o?.kind !== 'string' || typeof o?.metadata?.name !== 'string') {
+        problems.push(`${entry}: a document that is not a Kubernetes object (apiVersion, kind and metadata.name)`);
+      }
+    }
+  }
+  if (problems.length) {
+    process.stderr.write(`${problems.join('\n')}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${dir}: only Kubernetes objects\n`);
+  process.exit(0);
+}
 const documentsOf = args[0] === '--documents' ? args[1] : undefined;
 const paths = documentsOf === undefined ? args : args.slice(2);
 
