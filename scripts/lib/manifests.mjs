@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { manifest } from './model.mjs';
 
 /** API groups served by Kubernetes itself; any other group needs a CustomResourceDefinition. */
 export const BUILTIN_GROUPS = new Set([
@@ -25,13 +26,8 @@ export const BUILTIN_GROUPS = new Set([
   'scheduling.k8s.io', 'storage.k8s.io', 'storagemigration.k8s.io',
 ]);
 
-/** Kinds that exist once per cluster (never namespaced). */
-export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',
-  'PriorityClass', 'IngressClass', 'PersistentVolume', 'APIService', 'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
-  'RuntimeClass', 'CSIDriver', 'VolumeSnapshotClass', 'GatewayClass', 'ClusterIssuer',
-]);
+/** Kinds that exist once per cluster (never namespaced): lib/manifest.ts's list. */
+export const CLUSTER_SCOPED_KINDS = manifest.CLUSTER_SCOPED_KINDS;
 
 /**
  * Kinds a deploy may create and update but never delete: deleting a Namespace deletes every
@@ -62,22 +58,7 @@ export function loadDir(dir) {
   });
 }
 
-export function isClusterScoped(object) {
-  return CLUSTER_SCOPED_KINDS.has(object.kind);
-}
-
-/** The pod template spec of a workload, or undefined. */
-export function podSpecOf(object) {
-  if (WORKLOAD_KINDS.has(object.kind)) return object.spec?.template?.spec;
-  if (object.kind === 'CronJob') return object.spec?.jobTemplate?.spec?.template?.spec;
-  if (object.kind === 'Job') return object.spec?.template?.spec;
-  if (object.kind === 'Pod') return object.spec;
-  return undefined;
-}
-
-function containersOf(podSpec) {
-  return [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? []), ...(podSpec.ephemeralContainers ?? [])];
-}
+export const isClusterScoped = (object) => manifest.isClusterScoped(object);
 
 /**
  * Every Secret the objects reference, with the keys they read.
@@ -101,36 +82,38 @@ export function secretReferences(objects) {
     k.users.add(user);
     e.keys.set(key, k);
   };
-  for (const o of objects) {
+  for (const set of manifest.podSets(objects)) {
+    const o = set.owner;
     const user = `${o.kind}/${o.metadata?.name}`;
-    const pod = podSpecOf(o);
-    if (pod) {
-      for (const c of containersOf(pod)) {
-        for (const env of c.env ?? []) {
-          const ref = env.valueFrom?.secretKeyRef;
-          if (ref) use(ref.name, ref.key, ref.optional === true, user);
-        }
-        for (const from of c.envFrom ?? []) {
-          if (from.secretRef) use(from.secretRef.name, undefined, from.secretRef.optional === true, user);
-        }
+    const pod = set.spec;
+    for (const c of manifest.containersOf(pod)) {
+      for (const env of c.env ?? []) {
+        const ref = env.valueFrom?.secretKeyRef;
+        if (ref) use(ref.name, ref.key, ref.optional === true, user);
       }
-      for (const v of pod.volumes ?? []) {
-        const sources = [];
-        if (v.secret) sources.push({ name: v.secret.secretName, items: v.secret.items, optional: v.secret.optional });
-        for (const p of v.projected?.sources ?? []) {
-          if (p.secret) sources.push({ name: p.secret.name, items: p.secret.items, optional: p.secret.optional });
-        }
-        for (const s of sources) {
-          if (!s.name) continue;
-          if (s.items?.length) s.items.forEach((item) => use(s.name, item.key, s.optional === true, user));
-          else use(s.name, undefined, s.optional === true, user);
-        }
-      }
-      for (const p of pod.imagePullSecrets ?? []) {
-        use(p.name, '.dockerconfigjson', false, user);
-        entry(p.name).type = 'kubernetes.io/dockerconfigjson';
+      for (const from of c.envFrom ?? []) {
+        if (from.secretRef) use(from.secretRef.name, undefined, from.secretRef.optional === true, user);
       }
     }
+    for (const v of pod.volumes ?? []) {
+      const sources = [];
+      if (v.secret) sources.push({ name: v.secret.secretName, items: v.secret.items, optional: v.secret.optional });
+      for (const p of v.projected?.sources ?? []) {
+        if (p.secret) sources.push({ name: p.secret.name, items: p.secret.items, optional: p.secret.optional });
+      }
+      for (const s of sources) {
+        if (!s.name) continue;
+        if (s.items?.length) s.items.forEach((item) => use(s.name, item.key, s.optional === true, user));
+        else use(s.name, undefined, s.optional === true, user);
+      }
+    }
+    for (const p of pod.imagePullSecrets ?? []) {
+      use(p.name, '.dockerconfigjson', false, user);
+      entry(p.name).type = 'kubernetes.io/dockerconfigjson';
+    }
+  }
+  for (const o of objects) {
+    const user = `${o.kind}/${o.metadata?.name}`;
     if (o.kind === 'Ingress') {
       const annotations = o.metadata?.annotations ?? {};
       const certManager = Boolean(annotations['cert-manager.io/cluster-issuer'] || annotations['cert-manager.io/issuer']);

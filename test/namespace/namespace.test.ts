@@ -1,4 +1,4 @@
-import { parseQuantity } from '../../lib/capacity';
+import { parseQuantity } from '../../lib/manifest';
 import { ALL_ENVIRONMENTS, find, ofKind, synthesize } from '../support/synth';
 
 describe.each(ALL_ENVIRONMENTS)('%s namespace', (env) => {

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { computeCapacity } from '../../lib/capacity';
+import { computeCapacity } from '../../lib/manifest';
 import { FIXTURE_RELEASE, ROOT } from './fixtures/fake-cluster';
 
 // `npm run report` on the fixture release: the diagram's flows come from the NetworkPolicies
