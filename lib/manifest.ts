@@ -14,6 +14,13 @@ export interface K8sObject {
   [key: string]: any;
 }
 
+/**
+ * The label that sorts workloads by what they are: `app` on the application Deployments. The
+ * operations scripts select by it (`rollback --apps-only` undoes what carries it) and policy
+ * exceptions can be keyed by it, so an added app is found without a list of names.
+ */
+export const TIER_LABEL = 'qingyu.io/tier';
+
 /** Kinds that exist once per cluster (never namespaced). */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { contentChecksum } from '../../lib/assets';
 import { Component, Endpoint } from '../../lib/component';
+import { TIER_LABEL } from '../../lib/manifest';
 import { METRICS_SERVICE_LABEL } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
 import { PropError } from '../../lib/errors';
@@ -123,7 +124,7 @@ export class AppService extends Component {
       httpProbe(this.healthPath, 'http', periodSeconds, failureThreshold, timeoutSeconds);
 
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: props.name },
+      metadata: { name: props.name, labels: { [TIER_LABEL]: 'app' } },
       spec: {
         // No `replicas`: the HPA owns the count (a fixed count would reset it on every apply).
         revisionHistoryLimit: 10,
