@@ -98,16 +98,16 @@ else
 fi
 QY_FACTS="$QY_WORK/facts"
 qy_manifests facts "$DIST" >"$QY_FACTS"
-QY_NAMESPACE=$(qy_facts namespace)
+QY_NAMESPACE=$(qy_facts namespace name)
 [[ -n $QY_NAMESPACE && $(grep -c . <<<"$QY_NAMESPACE") -eq 1 ]] || qy_die "the manifests must target exactly one namespace, found: ${QY_NAMESPACE:-none}" 3
 CATALOGUE=$(qy_secret_catalogue)
-qy_step_done "$(qy_facts secret | grep -c . || true) Secret(s) in namespace ${QY_NAMESPACE}"
+qy_step_done "$(qy_facts secret name | grep -c . || true) Secret(s) in namespace ${QY_NAMESPACE}"
 
 verdict=$(qy_context_verdict "$QY_ENV" "$QY_CONTEXT" "$QY_FORCE_CONTEXT")
 qy_print_verdicts "$verdict" || exit 3
 
 for name in "${OVERWRITE[@]}"; do
-  qy_facts secret | cut -f1 | grep -qx -- "$name" || qy_die "--overwrite ${name}: the ${QY_ENV} manifests reference no such Secret" 2
+  qy_facts secret name | grep -qx -- "$name" || qy_die "--overwrite ${name}: the ${QY_ENV} manifests reference no such Secret" 2
 done
 
 # Environment variable that may hold the value of a `prompt` key.
@@ -209,12 +209,21 @@ ensure_namespace() {
   qy_info "namespace ${QY_NAMESPACE} does not exist yet: created it as the manifests define it"
 }
 
+# The keys of Secret $1 that the manifests read, one per line.
+referenced_keys() {
+  local secret key
+  while IFS=$'\t' read -r secret key; do
+    [[ $secret == "$1" ]] && printf '%s\n' "$key"
+  done < <(qy_facts secret-key secret key)
+  return 0
+}
+
 # ---- create ----------------------------------------------------------------------------
 qy_step "Create the missing Secrets in ${QY_NAMESPACE} (context ${QY_CONTEXT:-<none>})"
 ensure_namespace
 failed=0
 # The list comes in on fd 3 so that stdin stays the terminal for the prompts.
-while IFS=$'\t' read -r -u 3 name type issuer _need _users; do
+while IFS=$'\t' read -r -u 3 name type issuer; do
   [[ -n $name ]] || continue
   if [[ $type == kubernetes.io/tls ]]; then
     if [[ $issuer == cert-manager ]]; then
@@ -226,11 +235,11 @@ while IFS=$'\t' read -r -u 3 name type issuer _need _users; do
   fi
   keys=$(awk -F'\t' -v n="$name" '$1 == "key" && $2 == n { print $3 "\t" $4 "\t" $5 }' <<<"$CATALOGUE")
   if [[ -z $keys ]]; then
-    qy_warn "${name} is not in lib/secrets.ts, so its values are unknown here; create it by hand: kubectl create secret generic ${name} -n ${QY_NAMESPACE} $(qy_facts secret-key | awk -F'\t' -v n="$name" '$1 == n { printf "--from-file=%s=<file> ", $2 }')"
+    qy_warn "${name} is not in lib/secrets.ts, so its values are unknown here; create it by hand: kubectl create secret generic ${name} -n ${QY_NAMESPACE} $(referenced_keys "$name" | sed 's/.*/--from-file=&=<file>/' | paste -sd' ' -)"
     failed=1
     continue
   fi
-  for ref in $(qy_facts secret-key | awk -F'\t' -v n="$name" '$1 == n { print $2 }'); do
+  for ref in $(referenced_keys "$name"); do
     cut -f1 <<<"$keys" | grep -qx -- "$ref" || {
       qy_warn "${name}/${ref} is referenced by the manifests but not catalogued in lib/secrets.ts"
       failed=1
@@ -282,7 +291,7 @@ while IFS=$'\t' read -r -u 3 name type issuer _need _users; do
     qy_info "${name}: added missing key(s) ${wanted[*]}; existing values kept"
   fi
   find "$SECRET_FILES" -type f -name "${name}.*" -exec shred -u {} + 2>/dev/null || rm -f "$SECRET_FILES/${name}".*
-done 3< <(qy_facts secret)
+done 3< <(qy_facts secret name type source)
 
 if ((failed)); then
   qy_step_failed 'some Secrets need attention (see above)'

@@ -104,14 +104,14 @@ else
 fi
 
 qy_prepare_apply "$STAGE"
-QY_NAMESPACE=$(qy_facts namespace)
+QY_NAMESPACE=$(qy_facts namespace name)
 [[ -n $QY_NAMESPACE && $(grep -c . <<<"$QY_NAMESPACE") -eq 1 ]] || qy_die "the manifests must target exactly one namespace, found: ${QY_NAMESPACE:-none}" 3
 export QY_NAMESPACE
 
 # ---- 2. preflight -------------------------------------------------------------------------
 qy_step "Preflight checks (context ${QY_CONTEXT:-<none>}, namespace ${QY_NAMESPACE})"
 verdicts=$(qy_preflight_verdicts)
-verdicts+=$'\n'$(qy_datastore_verdicts "$(qy_live_datastore_images)" "$(qy_facts datastore-image)" "$FORCE_DATA_DOWNGRADE")
+verdicts+=$'\n'$(qy_datastore_verdicts "$(qy_live_datastore_images)" "$(qy_facts datastore-image statefulset container image)" "$FORCE_DATA_DOWNGRADE")
 if [[ $(qy_release_get "$STAGE/release.env" git_commit) == *-dirty && $QY_ENV == production ]]; then
   verdicts+=$'\n'$(qy_verdict WARN 'source' 'the working tree has uncommitted changes; the release records the commit with -dirty')
 fi
@@ -157,7 +157,7 @@ qy_release_set "$release_path/release.env" context "$QY_CONTEXT"
 qy_release_set "$release_path/release.env" namespace "$QY_NAMESPACE"
 qy_release_set "$release_path/release.env" deployed_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 qy_release_set "$release_path/release.env" previous_release "${live_release:-none}"
-qy_release_set "$release_path/release.env" app_images "$(qy_facts image | awk -F'\t' '$1 == "Deployment" { printf "%s%s=%s", sep, $2, $4; sep = "," }')"
+qy_release_set "$release_path/release.env" app_images "$(qy_app_images)"
 qy_release_set "$release_path/release.env" status applying
 qy_step_done "release ${release_id} in ${release_path}"
 

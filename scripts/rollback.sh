@@ -108,7 +108,8 @@ if [[ $MODE == undo ]]; then
     live_dir=''
     [[ -n $live ]] && live_dir=$(qy_fetch_release "$QY_ENV" "$live" || true)
     [[ -n $live_dir ]] || qy_die "cannot tell the app Deployments without the live release's record; pass --deployment NAME" 3
-    mapfile -t DEPLOYMENTS < <(qy_manifests facts "$live_dir/dist" | awk -F'\t' '$1 == "app-deployment" { print $2 }')
+    qy_manifests facts "$live_dir/dist" >"$QY_WORK/live-facts.tsv"
+    mapfile -t DEPLOYMENTS < <(QY_FACTS=$QY_WORK/live-facts.tsv qy_facts app-deployment name)
   fi
   ((${#DEPLOYMENTS[@]} > 0)) || qy_die 'no app Deployment to undo' 3
   for d in "${DEPLOYMENTS[@]}"; do
@@ -156,11 +157,11 @@ target=$(qy_fetch_release "$QY_ENV" "$TO") || qy_die "release ${TO} is neither i
 qy_step_done "release ${TO} (tag $(qy_release_get "$target/release.env" tag), commit $(qy_release_get "$target/release.env" git_commit)), live is ${live:-unknown}"
 
 qy_prepare_apply "$target"
-[[ $(qy_facts namespace) == "$QY_NAMESPACE" ]] || qy_die "release ${TO} targets namespace '$(qy_facts namespace)', not ${QY_NAMESPACE}" 3
+[[ $(qy_facts namespace name) == "$QY_NAMESPACE" ]] || qy_die "release ${TO} targets namespace '$(qy_facts namespace name)', not ${QY_NAMESPACE}" 3
 
 qy_step 'Preflight checks'
 verdicts=$(qy_preflight_verdicts)
-verdicts+=$'\n'$(qy_datastore_verdicts "$(qy_live_datastore_images)" "$(qy_facts datastore-image)" "$FORCE_DATA_DOWNGRADE")
+verdicts+=$'\n'$(qy_datastore_verdicts "$(qy_live_datastore_images)" "$(qy_facts datastore-image statefulset container image)" "$FORCE_DATA_DOWNGRADE")
 if ! qy_print_verdicts "$verdicts"; then
   qy_step_failed 'refused; nothing was changed'
   grep -q '^FAIL	data stores' <<<"$verdicts" && qy_log "  to roll back only the applications: scripts/rollback.sh --env ${QY_ENV} --apps-only"

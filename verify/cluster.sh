@@ -25,15 +25,14 @@
 # QINGYU_VERIFY_ROLLOUT=1 (also run controllers, scheduler and KWOK fake nodes and wait for every
 # Deployment and StatefulSet to roll out: see lib/rollout.sh).
 set -euo pipefail
-QY_VERIFY_NAME=verify:cluster
+QY_LOG_NAME=verify:cluster
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=verify/lib/apiserver.sh
 source "$QY_VERIFY_REPO/verify/lib/apiserver.sh"
 
 # The deploy's field manager (scripts/lib/common.sh), so the proof applies the way a deploy does.
-FIELD_MANAGER="$(sed -n 's/^QY_FIELD_MANAGER=//p' "$QY_VERIFY_REPO/scripts/lib/common.sh")"
-[[ -n $FIELD_MANAGER ]] || qy_die "no QY_FIELD_MANAGER in scripts/lib/common.sh"
+FIELD_MANAGER="$QY_FIELD_MANAGER"
 started=$SECONDS
 
 for tool in node openssl diff; do
@@ -123,9 +122,9 @@ prove() {
   local dist="$dir/dist"
   mkdir -p "$dir/logs"
   qy_synth "$env" "$dist"
-  qy_objects "$dist" >"$dir/objects.tsv" || return 1
+  qy_verify_facts "$dist" "$dir/facts.tsv"
   local count
-  count="$(wc -l <"$dir/objects.tsv")"
+  count="$(qy_facts object name | wc -l)"
   ((count > 0)) || { qy_log "$env: no objects"; return 1; }
 
   export KUBECONFIG="$dir/cluster/kubeconfig"
@@ -141,17 +140,19 @@ prove() {
   # here). The platform enforces restricted: the live labels must say so, and a probe proves
   # that the server judges pod templates under them before the dry run counts.
   local ssa=(apply --server-side "--field-manager=$FIELD_MANAGER" --validate=strict)
-  qy_objects --documents Namespace "$dist" >"$dir/namespaces.yaml" || return 1
+  qy_manifests namespace "$dist" >"$dir/namespaces.yaml" || return 1
   if [[ -s "$dir/namespaces.yaml" ]]; then
     checked "$dir/logs/namespaces" "${ssa[@]}" -f "$dir/namespaces.yaml" ||
       { qy_log "$env: the dist's Namespaces were rejected"; return 1; }
   fi
-  local ns declared enforce warn live
+  local ns declared enforce warn live name
   while IFS= read -r ns; do
-    declared="$(awk -F'\t' -v n="$ns" '$3 == "Namespace" && $5 == n' "$dir/objects.tsv")"
+    declared='' enforce=- warn=-
+    while IFS=$'\t' read -r name enforce warn; do
+      [[ $name == "$ns" ]] && declared=yes && break
+    done < <(qy_facts pod-security namespace enforce warn)
+    [[ -n $declared ]] || enforce=- warn=-
     [[ -n "$declared" ]] || kc create namespace "$ns" >/dev/null || return 1
-    enforce="$(cut -f6 <<<"$declared")"
-    warn="$(cut -f7 <<<"$declared")"
     if [[ -z "$declared" || "$enforce" == - ]]; then
       enforce=restricted
       kc label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null || return 1
@@ -167,7 +168,7 @@ prove() {
       return 1
     fi
     pod_security_probe "$dir/logs" "$ns" || return 1
-  done < <(awk -F'\t' '$3 == "Namespace" { print $5 } $4 != "-" { print $4 }' "$dir/objects.tsv" | sort -u)
+  done < <(qy_facts namespace name)
 
   # One kubectl call per step over the whole directory: kubectl reads a directory's files in
   # name order, which is the apply order the file numbers give.

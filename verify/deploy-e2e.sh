@@ -23,7 +23,7 @@
 # Everything it starts is stopped on exit; QINGYU_RELEASES and KUBECONFIG point into its temp
 # dir (~/.qingyu and ~/.kube are never touched). QINGYU_VERIFY_KEEP=1 keeps the temp dir and logs.
 set -euo pipefail
-QY_VERIFY_NAME=verify:deploy
+QY_LOG_NAME=verify:deploy
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=verify/lib/apiserver.sh
@@ -121,7 +121,7 @@ setup_cluster() {
 # The environment's rendered YAML (for its namespace and the stand-in Pods).
 render() {
   qy_synth "$E2E_ENV" "$work/dist"
-  node "$QY_VERIFY_REPO/scripts/lib/manifests.mjs" facts "$work/dist" >"$work/facts.tsv"
+  qy_verify_facts "$work/dist" "$work/facts.tsv"
 }
 
 # A new environment: create-secrets.sh creates the namespace as the manifests define it (the
@@ -136,14 +136,15 @@ prepare_namespace() {
     ((SECONDS < deadline)) || { echo "no default ServiceAccount in $NS"; return 1; }
     sleep 0.5
   done
-  local name host
-  while IFS=$'\t' read -r name; do
-    host="$(awk -F'\t' '$1 == "ingress-host" { print $2; exit }' "$work/facts.tsv")"
+  local name type source host
+  host="$(qy_facts ingress-host host | head -1)"
+  while IFS=$'\t' read -r name type source; do
+    [[ $type == kubernetes.io/tls && $source != cert-manager ]] || continue
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=${host:-localhost}" \
       -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
     kc create secret tls "$name" -n "$NS" --cert "$work/tls.crt" --key "$work/tls.key"
     rm -f "$work/tls.key" "$work/tls.crt"
-  done < <(awk -F'\t' '$1 == "secret" && $3 == "kubernetes.io/tls" && $4 != "cert-manager" { print $2 }' "$work/facts.tsv")
+  done < <(qy_facts secret name type source)
   e2e_standin_pods "$NS" "$work/dist"
 }
 
@@ -236,8 +237,9 @@ prune_and_check() {
 step "start the cluster, controllers, KWOK nodes" setup_cluster
 mapfile -t pids <"$work/pids"
 step "render $E2E_ENV" render
-NS="$(awk -F'\t' '$1 == "namespace" { print $2; exit }' "$work/facts.tsv")"
-mapfile -t APPS < <(awk -F'\t' '$1 == "app-deployment" { print $2 }' "$work/facts.tsv")
+QY_FACTS="$work/facts.tsv"
+NS="$(qy_facts namespace name | head -1)"
+mapfile -t APPS < <(qy_facts app-deployment name)
 [[ -n $NS && ${#APPS[@]} -gt 0 ]] || qy_die "cannot tell the namespace and the app Deployments of $E2E_ENV"
 step "namespace, create-secrets.sh, TLS Secret" prepare_namespace
 step "deploy.sh --tag v1.0.0 (release 1)" deploy_and_check v1.0.0 1

@@ -5,7 +5,7 @@
 #
 #   bash verify/renovate.sh
 set -euo pipefail
-QY_VERIFY_NAME=verify:renovate
+QY_LOG_NAME=verify:renovate
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -23,7 +23,7 @@
 # verify/lib/common.sh), QINGYU_VERIFY_TOOLS (default: all four, space-separated),
 # QINGYU_VERIFY_K8S_VERSIONS (default: the oldest and newest supported, e.g. "1.27.0 1.36.0").
 set -euo pipefail
-QY_VERIFY_NAME=verify:validators
+QY_LOG_NAME=verify:validators
 # shellcheck source=verify/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -184,15 +184,15 @@ failed=0
 for env in "${QY_VERIFY_ENVS[@]}"; do
   dist="$work/$env/dist"
   qy_synth "$env" "$dist"
-  qy_objects "$dist" >"$work/$env/objects.tsv"
-  total="$(wc -l <"$work/$env/objects.tsv")"
+  qy_verify_facts "$dist" "$work/$env/facts.tsv"
+  total="$(qy_facts object name | wc -l)"
   for check in "${checks[@]}"; do
     tool="${check%@*}"
     raw="$work/$env/$check.out"
     result="$work/$env/$check.findings"
     # One exceptions file per tool: an exception holds for every Kubernetes version checked.
     if ! run_tool "$check" "$dist" "$raw" ||
-      ! node "$verify/lib/findings.mjs" "$tool" "$raw" "$verify/$tool.conf" "$work/$env/objects.tsv" "$env" >"$result"; then
+      ! node "$verify/lib/findings.mjs" "$tool" "$raw" "$verify/$tool.conf" "$work/$env/facts.tsv" "$env" >"$result"; then
       qy_log "$env: ${check/@/ } did not run; its output:"
       sed 's/^/    /' "$raw" "$raw.err" 2>/dev/null | head -n 40 >&2
       accepted[$env.$check]="error"

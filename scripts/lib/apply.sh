@@ -73,7 +73,8 @@ qy_show_diff() {
   if ! qy_kubectl get namespace "$QY_NAMESPACE" -o name >/dev/null 2>&1; then
     # A first deploy: the server cannot dry-run objects into a namespace that does not exist yet.
     qy_info "namespace ${QY_NAMESPACE} does not exist yet: everything will be created:"
-    awk -F'\t' '$1 == "object" { printf "    + %s %s\n", $4, $6 }' "$QY_FACTS" >&2
+    local kind name
+    while IFS=$'\t' read -r kind name; do printf '    + %s %s\n' "$kind" "$name"; done < <(qy_facts object kind name) >&2
     QY_PRUNES=''
     return 1
   fi
@@ -116,8 +117,16 @@ qy_show_diff() {
 qy_orphaned_cluster_objects() {
   local previous_facts=$1 current_facts=$2
   [[ -f $previous_facts ]] || return 0
-  comm -23 <(awk -F'\t' '$1 == "object" && $7 == "cluster" && $4 != "Namespace" { print $4 "/" $6 }' "$previous_facts" | sort -u) \
-    <(awk -F'\t' '$1 == "object" && $7 == "cluster" { print $4 "/" $6 }' "$current_facts" | sort -u)
+  comm -23 <(QY_FACTS=$previous_facts qy_cluster_objects | grep -v '^Namespace/' | sort -u) \
+    <(QY_FACTS=$current_facts qy_cluster_objects | sort -u)
+}
+
+# The cluster-scoped objects of the facts file $QY_FACTS, as Kind/name lines.
+qy_cluster_objects() {
+  local kind name scope
+  while IFS=$'\t' read -r kind name scope; do
+    [[ $scope == cluster ]] && printf '%s/%s\n' "$kind" "$name"
+  done < <(qy_facts object kind name scope)
 }
 
 # Asks for confirmation unless --yes. Production needs its name typed.
@@ -163,9 +172,9 @@ qy_seconds_left() {
 # Waits for every Deployment and StatefulSet of the facts to finish its rollout, in apply order.
 # On failure prints the pods and recent events of the workload and returns 1, naming it in QY_FAILED.
 qy_wait_rollouts() {
-  local kind name file selector replicas left resource
+  local kind name selector left resource
   QY_FAILED=''
-  while IFS=$'\t' read -r kind name file selector replicas; do
+  while IFS=$'\t' read -r kind name selector; do
     [[ $kind == Deployment || $kind == StatefulSet || $kind == DaemonSet ]] || continue
     left=$(qy_seconds_left)
     resource="$(tr '[:upper:]' '[:lower:]' <<<"$kind")/${name}"
@@ -180,7 +189,7 @@ qy_wait_rollouts() {
       qy_diagnose "$kind" "$name" "$selector"
       return 1
     fi
-  done < <(qy_facts workload)
+  done < <(qy_facts workload kind name selector)
 }
 
 # Pods and recent events of a workload, for the person reading the failure.
@@ -210,7 +219,7 @@ qy_endpoint_verdicts() {
     else
       qy_verdict FAIL 'endpoints' "Service ${name} has no ready endpoint" "kubectl get endpointslices -n ${QY_NAMESPACE} -l kubernetes.io/service-name=${name}; kubectl describe service ${name} -n ${QY_NAMESPACE}"
     fi
-  done < <(qy_facts service)
+  done < <(qy_facts service name selector type)
 }
 
 # Polls the Services until all have ready endpoints, for at most QINGYU_ENDPOINT_WAIT seconds
@@ -252,5 +261,5 @@ qy_public_health_verdicts() {
       6 | 7 | 28) qy_verdict WARN 'public health' "${host} is not reachable from this machine (curl exit ${rc}); skipped" ;;
       *) qy_verdict FAIL 'public health' "${scheme}://${host}/health failed (curl exit ${rc}, e.g. 60 = certificate problem)" "curl -v ${scheme}://${host}/health" ;;
     esac
-  done < <(qy_facts ingress-host | sort -u)
+  done < <(qy_facts ingress-host host scheme | sort -u)
 }

@@ -35,10 +35,11 @@ qy_elapsed() {
     if (d < 60) printf "%.1fs", d; else printf "%dm%02ds", int(d / 60), int(d) % 60 }'
 }
 
-qy_log() { printf '%s\n' "$*" >&2; }
+# QY_LOG_NAME, when set, prefixes every line (the verify/ scripts name themselves with it).
+qy_log() { printf '%s\n' "${QY_LOG_NAME:+$QY_LOG_NAME: }$*" >&2; }
 qy_info() { printf '  %s\n' "$*" >&2; }
-qy_warn() { printf '%s\n' "${QY_YELLOW}warning:${QY_RESET} $*" >&2; }
-qy_error() { printf '%s\n' "${QY_RED}error:${QY_RESET} $*" >&2; }
+qy_warn() { printf '%s\n' "${QY_LOG_NAME:+$QY_LOG_NAME: }${QY_YELLOW}warning:${QY_RESET} $*" >&2; }
+qy_error() { printf '%s\n' "${QY_LOG_NAME:+$QY_LOG_NAME: }${QY_RED}error:${QY_RESET} $*" >&2; }
 qy_die() {
   qy_error "$1"
   exit "${2:-1}"
@@ -152,14 +153,50 @@ qy_make_workdir() {
   export QY_WORK
 }
 
-# Lines of a facts file (scripts/lib/manifests.mjs facts) of one type, without the type column.
+# qy_facts TYPE [FIELD...]: the records of one type in the facts file $QY_FACTS (scripts/lib/
+# manifests.mjs facts), tab-separated; with FIELDs, only those fields, in that order. Fields are
+# named by the file's `#fields` lines (FACT_FIELDS in manifests.mjs), never counted: an unknown
+# name is an error (exit 3), so a renamed field fails loudly instead of reading the wrong column.
 # Bash builtins only: the checks call it often, and every process costs time at 2 a.m. too.
 qy_facts() {
-  local type=$1 file=${2:-$QY_FACTS} line
+  local type=$1 line name i out
+  shift
+  local -a names=() picks=() values=()
   while IFS= read -r line; do
-    [[ $line == "${type}"$'\t'* ]] && printf '%s\n' "${line#*$'\t'}"
-  done <"$file"
+    if [[ $line == "#fields"$'\t'"${type}"$'\t'* ]]; then
+      line=${line#*$'\t'}
+      qy_split_tabs "${line#*$'\t'}" names
+      for name in "$@"; do
+        for i in "${!names[@]}"; do [[ ${names[i]} == "$name" ]] && picks+=("$i") && continue 2; done
+        qy_error "facts: '${type}' has no field '${name}' (it has: ${names[*]})"
+        return 3
+      done
+    elif [[ $line == "${type}"$'\t'* ]]; then
+      if (($# == 0)); then
+        printf '%s\n' "${line#*$'\t'}"
+        continue
+      fi
+      ((${#picks[@]} == $#)) || { qy_error "facts: ${QY_FACTS} has no '#fields' line for '${type}'"; return 3; }
+      qy_split_tabs "${line#*$'\t'}" values
+      out=${values[${picks[0]}]}
+      for i in "${picks[@]:1}"; do out+=$'\t'${values[i]}; done
+      printf '%s\n' "$out"
+    fi
+  done <"$QY_FACTS"
   return 0
+}
+
+# qy_split_tabs STRING ARRAY: the tab-separated fields of STRING into ARRAY, empty ones kept
+# (`read -a` with IFS=$'\t' would merge them: a tab is IFS white space).
+qy_split_tabs() {
+  local rest=$1
+  local -n _fields=$2
+  _fields=()
+  while [[ $rest == *$'\t'* ]]; do
+    _fields+=("${rest%%$'\t'*}")
+    rest=${rest#*$'\t'}
+  done
+  _fields+=("$rest")
 }
 
 # Joins the lines of $2 with separator $1.

@@ -5,13 +5,15 @@
 //
 // As a module it is used by scripts/report.mjs; as a command it serves the bash scripts:
 //
-//   node scripts/lib/manifests.mjs facts DIR        one fact per line, tab-separated (see facts())
+//   node scripts/lib/manifests.mjs facts DIR        one fact per line, tab-separated (see FACT_FIELDS)
 //   node scripts/lib/manifests.mjs split DIR OUT    OUT/outside/ and OUT/members/ (see split())
 //   node scripts/lib/manifests.mjs prepare DIR OUT  both: OUT/facts.tsv, OUT/outside/, OUT/members/
 //   node scripts/lib/manifests.mjs namespace DIR    the Namespace objects, as YAML (see namespaces())
+//   node scripts/lib/manifests.mjs only-objects DIR fails unless every file of DIR is YAML holding
+//                                                   only Kubernetes objects: what `kubectl apply -f DIR` applies
 //
 // Only kind, names, labels and references are read: dist/ never holds a secret value.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -37,6 +39,36 @@ export const CLUSTER_SCOPED_KINDS = manifest.CLUSTER_SCOPED_KINDS;
 export const NEVER_PRUNED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim']);
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * The facts, by type: each type's fields, in the order a record holds them. A facts file starts
+ * with one `#fields<TAB>type<TAB>field...` line per type, and bash reads records only through
+ * these names (`qy_facts TYPE FIELD...`, scripts/lib/common.sh), never by column number, so a
+ * field added here breaks no reader. A value never holds a tab or a newline; '-' means none.
+ */
+export const FACT_FIELDS = {
+  namespace: ['name'],
+  'pod-security': ['namespace', 'enforce', 'warn'],
+  object: ['file', 'apiVersion', 'kind', 'namespace', 'name', 'scope', 'labels'],
+  crd: ['group', 'version', 'kind'],
+  workload: ['kind', 'name', 'file', 'selector', 'replicas'],
+  image: ['kind', 'workload', 'container', 'image'],
+  'app-deployment': ['name'],
+  'datastore-image': ['statefulset', 'container', 'image'],
+  'pvc-retention': ['statefulset', 'whenDeleted', 'whenScaled'],
+  service: ['name', 'selector', 'type'],
+  hpa: ['name', 'targetKind', 'targetName'],
+  'ingress-class': ['class', 'ingress'],
+  'ingress-host': ['host', 'scheme'],
+  gateway: ['namespace', 'name', 'route'],
+  secret: ['name', 'type', 'source', 'presence', 'users'],
+  'secret-key': ['secret', 'key', 'presence', 'users'],
+  'storage-class': ['class', 'user'],
+};
+
+/** The label that marks the application Deployments (lib/manifest.ts): what `rollback --apps-only` undoes. */
+const TIER = manifest.TIER_LABEL;
+const labelList = (labels) => Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',') || '-';
 
 /** `group` and `version` of an apiVersion (`apps/v1` -> apps, v1; `v1` -> '', v1). */
 export function splitApiVersion(apiVersion) {
@@ -155,27 +187,34 @@ export function mainContainer(workload) {
   return containers.find((c) => c.name === workload.metadata.name) ?? containers[0];
 }
 
-/** The tab-separated facts the bash scripts read, one per line. */
+/** The tab-separated facts the bash scripts read, one per line, after the `#fields` lines. */
 export function facts(dir) {
   const docs = loadDir(dir);
   const objects = docs.map((d) => d.object);
-  const lines = [];
-  const out = (...fields) => lines.push(fields.map((f) => String(f ?? '').replace(/[\t\n]/g, ' ')).join('\t'));
+  const lines = Object.entries(FACT_FIELDS).map(([type, fields]) => ['#fields', type, ...fields].join('\t'));
+  const out = (type, ...fields) => {
+    if (fields.length !== FACT_FIELDS[type].length) throw new Error(`fact ${type}: ${fields.length} fields, FACT_FIELDS says ${FACT_FIELDS[type].length}`);
+    lines.push([type, ...fields.map((f) => String(f ?? '').replace(/[\t\n]/g, ' ') || '-')].join('\t'));
+  };
 
   const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
   for (const o of objects) if (!isClusterScoped(o) && o.metadata?.namespace) namespaces.add(o.metadata.namespace);
   for (const ns of [...namespaces].sort()) out('namespace', ns);
+  for (const o of objects.filter((x) => x.kind === 'Namespace')) {
+    const pss = (mode) => o.metadata?.labels?.[`pod-security.kubernetes.io/${mode}`];
+    out('pod-security', o.metadata.name, pss('enforce'), pss('warn'));
+  }
 
   for (const { file, object: o } of docs) {
     const { group, version } = splitApiVersion(o.apiVersion);
     const scope = isClusterScoped(o) ? 'cluster' : 'namespaced';
-    out('object', file, o.apiVersion, o.kind, o.metadata?.namespace ?? '-', o.metadata?.name, scope);
+    out('object', file, o.apiVersion, o.kind, o.metadata?.namespace, o.metadata?.name, scope, labelList(o.metadata?.labels));
     if (!BUILTIN_GROUPS.has(group)) out('crd', group, version, o.kind);
     if (WORKLOAD_KINDS.has(o.kind)) {
       const selector = Object.entries(o.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
       out('workload', o.kind, o.metadata.name, file, selector, o.spec?.replicas ?? '');
       for (const c of o.spec?.template?.spec?.containers ?? []) out('image', o.kind, o.metadata.name, c.name, c.image);
-      if (o.kind === 'Deployment' && /-apps\.k8s\.ya?ml$/.test(file)) out('app-deployment', o.metadata.name);
+      if (o.kind === 'Deployment' && o.metadata?.labels?.[TIER] === 'app') out('app-deployment', o.metadata.name);
     }
     if (o.kind === 'StatefulSet') {
       const main = mainContainer(o);
@@ -206,7 +245,7 @@ export function facts(dir) {
     for (const [key, k] of ref.keys) out('secret-key', ref.name, key, k.optional ? 'optional' : 'required', [...k.users].join(','));
   }
   for (const use of storageClassUses(objects)) out('storage-class', use.storageClass || '-', use.user);
-  return lines.join('\n') + (lines.length ? '\n' : '');
+  return lines.join('\n') + '\n';
 }
 
 /**
@@ -231,6 +270,28 @@ export function split(dir, out) {
   return { outside: [...groups.outside.keys()], members: [...groups.members.keys()] };
 }
 
+/**
+ * What `kubectl apply -f DIR` cannot apply: a file that is not YAML, a document that is not a
+ * Kubernetes object (apiVersion, kind and metadata.name). `cdk8s synth` must leave none in dist/.
+ */
+export function notObjects(dir) {
+  const problems = [];
+  for (const entry of readdirSync(dir).sort()) {
+    if (!/\.ya?ml$/.test(entry) || statSync(join(dir, entry)).isDirectory()) {
+      problems.push(`${entry}: not a YAML file`);
+      continue;
+    }
+    for (const doc of parseAllDocuments(readFileSync(join(dir, entry), 'utf8'))) {
+      const o = doc.toJS();
+      if (o === null) continue;
+      if (typeof o?.apiVersion !== 'string' || typeof o?.kind !== 'string' || typeof o?.metadata?.name !== 'string') {
+        problems.push(`${entry}: a document that is not a Kubernetes object (apiVersion, kind and metadata.name)`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** The Namespace objects of a rendered directory as YAML documents, as dist/ has them ('' if none). */
 export function namespaces(dir) {
   const texts = loadDir(dir)
@@ -250,8 +311,15 @@ function main(argv) {
     writeFileSync(join(args[1], 'facts.tsv'), facts(args[0]));
   } else if (command === 'namespace' && args.length === 1) {
     process.stdout.write(namespaces(args[0]));
+  } else if (command === 'only-objects' && args.length === 1) {
+    const problems = notObjects(args[0]);
+    if (problems.length) {
+      process.stderr.write(`${problems.join('\n')}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${args[0]}: only Kubernetes objects\n`);
   } else {
-    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT | namespace DIR\n');
+    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT | namespace DIR | only-objects DIR\n');
     process.exit(2);
   }
 }

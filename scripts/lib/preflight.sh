@@ -242,7 +242,7 @@ qy_check_server_version() {
 
 qy_check_crds() {
   local needed installed
-  needed=$(qy_facts crd | sort -u)
+  needed=$(qy_facts crd group version kind | sort -u)
   [[ -z $needed ]] && {
     qy_crd_verdicts '' ''
     return
@@ -257,7 +257,7 @@ qy_check_crds() {
 
 qy_check_ingress() {
   local classes class ingress have
-  classes=$(qy_facts ingress-class | sort -u)
+  classes=$(qy_facts ingress-class class ingress | sort -u)
   if [[ -n $classes ]]; then
     have=$(qy_kubectl get ingressclasses.networking.k8s.io -o go-template='{{range .items}}{{.metadata.name}}{{"\n"}}{{end}}' 2>/dev/null || true)
     while IFS=$'\t' read -r class ingress; do
@@ -269,7 +269,7 @@ qy_check_ingress() {
     done <<<"$classes"
   fi
   local gateways ns name route
-  gateways=$(qy_facts gateway | sort -u -t$'\t' -k1,2)
+  gateways=$(qy_facts gateway namespace name route | sort -u -t$'\t' -k1,2)
   while IFS=$'\t' read -r ns name route; do
     [[ -n $name ]] || continue
     if qy_kubectl get gateways.gateway.networking.k8s.io "$name" -n "$ns" -o name >/dev/null 2>&1; then
@@ -283,9 +283,9 @@ qy_check_ingress() {
 
 qy_check_metrics_server() {
   local hpas status severity=FAIL
-  local name _rest
+  local name
   hpas=''
-  while IFS=$'\t' read -r name _rest; do [[ -n $name ]] && hpas+="${hpas:+, }${name}"; done < <(qy_facts hpa)
+  while IFS= read -r name; do [[ -n $name ]] && hpas+="${hpas:+, }${name}"; done < <(qy_facts hpa name)
   [[ -n $hpas ]] || return 0
   [[ $QY_ENV == development ]] && severity=WARN
   status=$(qy_kubectl get apiservices.apiregistration.k8s.io v1beta1.metrics.k8s.io -o go-template='{{range .status.conditions}}{{if eq .type "Available"}}{{.status}}{{end}}{{end}}' 2>/dev/null) || status=missing
@@ -298,7 +298,7 @@ qy_check_metrics_server() {
 
 qy_check_storage() {
   local uses classes
-  uses=$(qy_facts storage-class)
+  uses=$(qy_facts storage-class class user)
   [[ -n $uses ]] || {
     qy_storage_verdicts '' ''
     return
@@ -336,16 +336,16 @@ qy_check_secrets() {
   local catalogue name type issuer need refs catalogued
   catalogue=${QY_CATALOGUE:-$(qy_secret_catalogue)}
   local secrets
-  secrets=$(qy_facts secret)
+  secrets=$(qy_facts secret name type source presence)
   [[ -n $secrets ]] || {
     qy_verdict PASS 'secrets' 'the manifests reference no Secret'
     return
   }
-  local key_lines s k o _u
-  key_lines=$(qy_facts secret-key)
-  while IFS=$'\t' read -r name type issuer need _users; do
+  local key_lines s k o
+  key_lines=$(qy_facts secret-key secret key presence)
+  while IFS=$'\t' read -r name type issuer need; do
     refs=''
-    while IFS=$'\t' read -r s k o _u; do
+    while IFS=$'\t' read -r s k o; do
       [[ $s == "$name" ]] && refs+="${refs:+,}${k}:${o}"
     done <<<"$key_lines"
     catalogued=false

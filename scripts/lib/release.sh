@@ -241,3 +241,14 @@ qy_live_datastore_images() {
   qy_kubectl get statefulsets.apps -n "$QY_NAMESPACE" \
     -o go-template='{{range .items}}{{.metadata.name}}{{range .spec.template.spec.containers}}{{"\t"}}{{.name}}={{.image}}{{end}}{{"\n"}}{{end}}' 2>/dev/null || true
 }
+
+# The images of the application Deployments (the app-deployment facts), as "name=image,...":
+# what a release record says the apps ran.
+qy_app_images() {
+  local kind workload image out='' apps
+  apps=" $(qy_facts app-deployment name | tr '\n' ' ') "
+  while IFS=$'\t' read -r kind workload image; do
+    [[ $kind == Deployment && $apps == *" ${workload} "* ]] && out+="${out:+,}${workload}=${image}"
+  done < <(qy_facts image kind workload image)
+  printf '%s' "$out"
+}

@@ -1,5 +1,6 @@
 import { EXCEPTIONS } from '../../policy/exceptions';
-import { evaluate, K8sObject, RULES } from '../../policy/rules';
+import { EnvironmentName } from '../../config';
+import { evaluate, exceptionMatcher, K8sObject, PolicyException, RULES } from '../../policy/rules';
 import { ALL_ENVIRONMENTS, ALL_OUTPUTS, synthesize } from '../support/synth';
 
 const labels = (name: string) => ({
@@ -135,6 +136,18 @@ test('every exception names a known rule and says why', () => {
   }
 });
 
+test('an exception by kind and labels covers every object that carries them, and no other', () => {
+  const objects = goodObjects();
+  const web = objects.find((o) => o.kind === 'Deployment')!;
+  web.metadata.labels = { ...web.metadata.labels, tier: 'app' };
+  const matches = exceptionMatcher(objects);
+  const byLabel: PolicyException = { rule: 'probes', kind: 'Deployment', labels: { tier: 'app' }, reason: 'test' };
+  expect(matches(byLabel, 'Deployment/web/web')).toBe(true);
+  expect(matches({ ...byLabel, labels: { tier: 'data' } }, 'Deployment/web/web')).toBe(false);
+  expect(matches({ ...byLabel, kind: 'StatefulSet' }, 'Deployment/web/web')).toBe(false);
+  expect(matches({ ...byLabel, labels: {} }, 'Deployment/web/web')).toBe(false);
+});
+
 test.each(ALL_OUTPUTS)('%s has zero policy findings beyond the listed exceptions', (output) => {
   expect(evaluate(synthesize(output).objects, EXCEPTIONS).map((f) => `${f.object}: [${f.rule}] ${f.message}`)).toEqual([]);
 });
@@ -142,10 +155,14 @@ test.each(ALL_OUTPUTS)('%s has zero policy findings beyond the listed exceptions
 describe.each(ALL_ENVIRONMENTS)('%s output', (env) => {
 
   test('uses every exception (none is stale)', () => {
-    const raw = evaluate(synthesize(env).objects);
-    const unused = EXCEPTIONS.filter((e) => !raw.some((f) => f.rule === e.rule && f.object === e.object));
+    const used = (e: PolicyException, name: EnvironmentName) => {
+      const { objects } = synthesize(name);
+      const matches = exceptionMatcher(objects);
+      return evaluate(objects).some((f) => f.rule === e.rule && matches(e, f.object));
+    };
+    const unused = EXCEPTIONS.filter((e) => !used(e, env));
     // An exception may apply to one environment only; it must apply to at least one.
-    const anyEnv = unused.filter((e) => !ALL_ENVIRONMENTS.some((other) => evaluate(synthesize(other).objects).some((f) => f.rule === e.rule && f.object === e.object)));
+    const anyEnv = unused.filter((e) => !ALL_ENVIRONMENTS.some((other) => used(e, other)));
     expect(anyEnv).toEqual([]);
   });
 });

@@ -1,18 +1,15 @@
-# shellcheck shell=bash
-# Shared by the scripts of verify/ (sourced, not run).
+# shellcheck shell=bash disable=SC2034 # globals here are read by the scripts that source this file
+# Shared by the scripts of verify/ (sourced, not run). The operations scripts' library comes
+# first: one qy_log/qy_die (prefixed with the script's QY_LOG_NAME), one facts reader (qy_facts),
+# one field manager, so the proofs read the output and apply it the way a deploy does.
 
-# shellcheck disable=SC2034 # these are read by the scripts that source this file
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 QY_VERIFY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 QY_VERIFY_CACHE="${QINGYU_CACHE:-$HOME/.cache/qingyu}"
 QY_VERIFY_SHARED="${QINGYU_SHARED:-$QY_VERIFY_REPO/../shared}"
 # The environments to prove, in order; QINGYU_VERIFY_ENVS narrows it (e.g. "staging").
 read -r -a QY_VERIFY_ENVS <<<"${QINGYU_VERIFY_ENVS:-production staging development}"
-
-qy_log() { printf '%s: %s\n' "${QY_VERIFY_NAME:-verify}" "$*" >&2; }
-qy_die() {
-  qy_log "error: $*"
-  exit 1
-}
 
 # qy_synth ENV OUTDIR: synthesize one environment into OUTDIR (which must not exist).
 # QINGYU_VERIFY_DIST=DIR skips the synth and copies DIR/ENV (or DIR itself when it has no
@@ -35,9 +32,12 @@ qy_synth() {
   compgen -G "$out/*.yaml" >/dev/null || qy_die "synth of $env produced no YAML in $out"
 }
 
-# qy_objects DIR: file, apiVersion, kind, namespace, name, enforce and warn labels (tab-separated);
-# qy_objects --documents KIND DIR: the documents of one kind (see lib/objects.mjs).
-qy_objects() { node "$QY_VERIFY_REPO/verify/lib/objects.mjs" "$@"; }
+# qy_verify_facts DIR FILE: the facts of the YAML in DIR (scripts/lib/manifests.mjs) into FILE,
+# which becomes QY_FACTS, the file qy_facts reads.
+qy_verify_facts() {
+  qy_manifests facts "$1" >"$2" || qy_die "cannot read the objects of $1"
+  QY_FACTS="$2"
+}
 
 # qy_free_port: an unused TCP port on 127.0.0.1.
 qy_free_port() {

@@ -1,26 +1,34 @@
 // Normalize one validator's raw output into findings, and apply that tool's exceptions.
 //
-//   node verify/lib/findings.mjs <tool> <raw-output> <conf> <objects.tsv> <env>
+//   node verify/lib/findings.mjs <tool> <raw-output> <conf> <facts.tsv> <env>
 //
 // stdout: one line per finding: "excepted|finding <TAB> Kind/name <TAB> rule <TAB> message",
 // then a last line "accepted <TAB> N <TAB> of <TAB> M": objects the tool accepted (no finding
 // that is not excepted) out of the objects in the files.
 //
 // <conf> is verify/<tool>.conf: lines "except RULE OBJECT REASON..." (OBJECT is Kind/name, where
-// * matches anything: Deployment/*, */mongodb, *; Kind/name@env limits it to one environment);
-// every exception must give its reason.
+// * matches anything: Deployment/*, */mongodb, *; or Kind[label=value], every object of that kind
+// carrying the label, e.g. Deployment[qingyu.io/tier=app]; OBJECT@env limits it to one
+// environment); every exception must give its reason. <facts.tsv> is scripts/lib/manifests.mjs
+// facts of the same files: its object records, read by field name.
 import { readFileSync } from 'node:fs';
 
-const [tool, rawFile, confFile, objectsFile, env = ''] = process.argv.slice(2);
+const [tool, rawFile, confFile, factsFile, env = ''] = process.argv.slice(2);
 const raw = readFileSync(rawFile, 'utf8');
 
-const objects = readFileSync(objectsFile, 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => {
-    const [, apiVersion, kind, , name] = line.split('\t');
-    return { apiVersion, kind, name, key: `${kind}/${name}` };
+const factLines = readFileSync(factsFile, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
+const objectFields = factLines.find((f) => f[0] === '#fields' && f[1] === 'object')?.slice(2) ?? [];
+const objects = factLines
+  .filter((f) => f[0] === 'object')
+  .map((f) => {
+    const o = Object.fromEntries(objectFields.map((name, i) => [name, f[i + 1]]));
+    const labels = new Set(o.labels === '-' ? [] : o.labels.split(','));
+    return { apiVersion: o.apiVersion, kind: o.kind, name: o.name, labels, key: `${o.kind}/${o.name}` };
   });
+if (!objects.length) {
+  process.stderr.write(`${factsFile}: no object facts\n`);
+  process.exit(2);
+}
 
 // Tools print kinds lower-cased or not: map any spelling back to the object's Kind/name.
 const byKey = new Map(objects.map((o) => [o.key.toLowerCase(), o.key]));
@@ -38,7 +46,10 @@ readFileSync(confFile, 'utf8')
     }
     const [object, onlyEnv] = words[2].split('@');
     if (onlyEnv && onlyEnv !== env) return;
-    const glob = new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    const byLabel = /^([A-Za-z]+)\[([^=\]]+=[^\]]*)\]$/.exec(object);
+    const glob = byLabel
+      ? { test: (key) => objects.some((o) => o.key.toLowerCase() === key.toLowerCase() && o.kind === byLabel[1] && o.labels.has(byLabel[2])) }
+      : new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
     exceptions.push({ rule: words[1], glob, line: i + 1, used: false });
   });
 
