@@ -1,4 +1,5 @@
 import { App, Chart } from 'cdk8s';
+
 import { AppsChart } from './charts/apps/apps-chart';
 import { EdgeChart } from './charts/edge/edge-chart';
 import { MilvusChart } from './charts/milvus/milvus-chart';

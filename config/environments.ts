@@ -1,3 +1,4 @@
+import { IMAGES } from './images';
 import {
   AppConfig,
   EnvironmentName,
@@ -9,7 +10,6 @@ import {
   RedisConfig,
   ResourceSpec,
 } from './types';
-import { IMAGES } from './images';
 
 /**
  * The three environments, as data. Production carries the design's values

@@ -1,6 +1,6 @@
 import { ENVIRONMENTS } from './environments';
-import { DIGEST_PATTERN, TAG_PATTERN, validateConfig } from './validate';
 import { ENVIRONMENT_NAMES, EnvironmentName, ImageRef, PlatformConfig } from './types';
+import { DIGEST_PATTERN, TAG_PATTERN, validateConfig } from './validate';
 
 /** Bad input: the message names the variable, the value received and what is allowed. */
 export class ConfigError extends Error {

@@ -1,4 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
+
 import { FlowTable, Peer } from './flows';
 
 /** The `app.kubernetes.io/part-of` value of everything we deploy. */

@@ -1,4 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
+
 import type { Component } from './component';
 
 /** Who sends or receives traffic in a flow. */

@@ -216,7 +216,8 @@ const max = (a: Totals, b: Totals): Totals => ({
 export function podTotals(spec: any, kind: 'requests' | 'limits'): Totals {
   const init: any[] = spec?.initContainers ?? [];
   const sidecars = init.filter((c) => c.restartPolicy === 'Always');
-  const running = [...(spec?.containers ?? []), ...sidecars].reduce((acc: Totals, c: any) => add(acc, containerTotals(c.resources, kind)), zero());
+  const running = [...(spec?.containers ?? []), ...sidecars]
+    .reduce((acc: Totals, c: any) => add(acc, containerTotals(c.resources, kind)), zero());
   const oneShot = init.filter((c) => c.restartPolicy !== 'Always').reduce((acc: Totals, c: any) => max(acc, containerTotals(c.resources, kind)), zero());
   return max(running, oneShot);
 }

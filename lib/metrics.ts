@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+
 import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
 import { Component, MetricsEndpoint } from './component';
 import { FlowTable, Peer } from './flows';

@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+
 import { Component, INSTANCE, LABEL, MANAGED_BY, PART_OF } from './component';
 
 /** Where the platform is installed: what every chart and construct needs to know about it. */

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { PropError } from './errors';
 
 /**
@@ -166,7 +167,9 @@ export function tcpLiveness(port: string, periodSeconds: number, failureThreshol
 }
 
 /** An HTTP GET probe of `path` on the container's port named `port`. */
-export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 3): kplus.k8s.Probe {
+export function httpProbe(
+  path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 3,
+): kplus.k8s.Probe {
   return {
     httpGet: { path, port: kplus.k8s.IntOrString.fromString(port) },
     periodSeconds,

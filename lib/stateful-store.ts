@@ -1,15 +1,16 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { Component, ComponentProps, Endpoint } from './component';
+import { PropError } from './errors';
 import { METRICS_SERVICE_LABEL } from './metrics';
 import { PlatformChart } from './platform-chart';
-import { PropError } from './errors';
 import {
   checkStorage,
   container,
-  ContainerSpec,
   containerPort,
+  ContainerSpec,
   podDisruptionBudget,
   preferredHostAntiAffinity,
   restrictedPodSecurity,

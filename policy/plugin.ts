@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+
 import { parseAllDocuments } from 'yaml';
+
 import { FAILURE_MARKER } from '../lib/errors';
 import { gate } from './gate';
 import { promote } from './promote';
@@ -10,7 +12,12 @@ import { K8sObject, RULES } from './rules';
 interface ValidationContext {
   readonly manifests: readonly string[];
   readonly report: {
-    addViolation(v: { ruleName: string; recommendation: string; fix: string; violatingResources: Array<{ resourceName: string; locations: string[]; manifestPath: string }> }): void;
+    addViolation(v: {
+      ruleName: string;
+      recommendation: string;
+      fix: string;
+      violatingResources: Array<{ resourceName: string; locations: string[]; manifestPath: string }>;
+    }): void;
     submit(status: 'success' | 'failure', metadata?: Record<string, string>): void;
   };
 }

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { loadDir } from './lib/manifests.mjs';
 import { manifest } from './lib/model.mjs';
 import { mermaid } from './lib/report-diagram.mjs';

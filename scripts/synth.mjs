@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire, enableCompileCache } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { compileIfStale } from './compile.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

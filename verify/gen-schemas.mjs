@@ -13,7 +13,7 @@
 // "Strict" = additionalProperties: false on every object schema that lists properties (unless it
 // says otherwise or preserves unknown fields), so a misspelt or misplaced field is an error.
 // Each file is self-contained: it carries the definitions it reaches under "definitions".
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,12 +1,13 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { contentChecksum } from '../../lib/assets';
 import { Component, Endpoint } from '../../lib/component';
+import { PropError } from '../../lib/errors';
 import { TIER_LABEL } from '../../lib/manifest';
 import { METRICS_SERVICE_LABEL } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import { PropError } from '../../lib/errors';
 import {
   container,
   containerPort,

@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
+
 import { AppConfig, PlatformConfig } from '../../config';
 import { Endpoint } from '../../lib/component';
+import { fromSettings } from '../../lib/errors';
 import { FlowTable } from '../../lib/flows';
 import { PlatformChart } from '../../lib/platform-chart';
-import { fromSettings } from '../../lib/errors';
 import { SECRETS } from '../../lib/secrets';
 import { AppService } from './app-service';
 

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+
 import { HttpRoute, HttpRouteSpecRules, HttpRouteSpecRulesMatchesPathType } from '../../imports/httproute-gateway.networking.k8s.io';
 
 /** The Gateway an HTTPRoute attaches to. */

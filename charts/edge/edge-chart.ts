@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
+
 import { PlatformConfig } from '../../config';
 import { Component, Endpoint } from '../../lib/component';
+import { fromSettings, PropError } from '../../lib/errors';
 import { FlowTable, Peer } from '../../lib/flows';
 import { PlatformChart } from '../../lib/platform-chart';
-import { fromSettings, PropError } from '../../lib/errors';
 import { ApiHttpRoute } from './api-http-route';
 import { ApiIngress, ProxyTimeouts } from './api-ingress';
 

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { PlatformChart } from '../../lib/platform-chart';
+
 import { PropError } from '../../lib/errors';
+import { PlatformChart } from '../../lib/platform-chart';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, StorageSpec } from '../../lib/pod';
 import { StatefulStore } from '../../lib/stateful-store';
 

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
+
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { readAsset } from '../../lib/assets';
 import { Endpoint } from '../../lib/component';
-import { FlowTable } from '../../lib/flows';
 import { PropError } from '../../lib/errors';
+import { FlowTable } from '../../lib/flows';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { SECRETS, secretKeyRef } from '../../lib/secrets';
+import { secretKeyRef,SECRETS } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 import { MinioStore } from './minio-store';
 

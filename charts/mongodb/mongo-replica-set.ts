@@ -1,10 +1,12 @@
 import { dirname } from 'node:path';
+
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { SECRETS, SecretSpec, secretKeyRef } from '../../lib/secrets';
+import { secretKeyRef,SECRETS, SecretSpec } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
+
 import { PlatformConfig } from '../../config';
-import { PlatformChart } from '../../lib/platform-chart';
 import { fromSettings } from '../../lib/errors';
+import { PlatformChart } from '../../lib/platform-chart';
 import { MongoReplicaSet } from './mongo-replica-set';
 
 export interface MongoDbChartProps {

@@ -1,4 +1,5 @@
 import * as kplus from 'cdk8s-plus-27';
+
 import { Component } from '../../lib/component';
 
 const k8s = kplus.k8s;

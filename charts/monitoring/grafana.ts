@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { Component, Endpoint } from '../../lib/component';
 import { metricsService } from '../../lib/metrics';
 import { checkStorage, container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { SECRETS, secretKeyRef } from '../../lib/secrets';
+import { secretKeyRef,SECRETS } from '../../lib/secrets';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 
 const k8s = kplus.k8s;

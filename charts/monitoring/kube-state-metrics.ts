@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { Component } from '../../lib/component';
 import { connectToKubernetesApi } from '../../lib/flows';
 import { metricsService } from '../../lib/metrics';

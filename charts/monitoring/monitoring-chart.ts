@@ -1,14 +1,15 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { PlatformConfig } from '../../config';
 import { Component, Endpoint } from '../../lib/component';
+import { fromSettings } from '../../lib/errors';
 import { Peer } from '../../lib/flows';
 import { metricsOf, Scraper, serviceMonitor } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import { fromSettings } from '../../lib/errors';
-import { renderDashboard } from './grafana-dashboard';
 import { Grafana } from './grafana';
+import { renderDashboard } from './grafana-dashboard';
 import { KubeStateMetrics } from './kube-state-metrics';
 import { PlatformAlerts } from './platform-alerts';
 import { platformDashboards } from './platform-dashboards';

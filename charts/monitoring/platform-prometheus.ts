@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import {
   Prometheus,
   PrometheusSpecContainersResourcesLimits,
@@ -8,14 +9,14 @@ import {
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
 import { Component, Endpoint, LABEL } from '../../lib/component';
+import { PropError } from '../../lib/errors';
 import { connectToKubernetesApi } from '../../lib/flows';
 import { metricsService, Scraper } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
-import { PropError } from '../../lib/errors';
 import {
   checkStorage,
-  ImageRef,
   imageName,
+  ImageRef,
   imageVersion,
   podDisruptionBudget,
   preferredHostAntiAffinity,

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { PlatformConfig } from '../../config';
 import { Capacity, computeCapacity } from '../../lib/manifest';
 import { PlatformChart } from '../../lib/platform-chart';

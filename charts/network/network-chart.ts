@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+
 import { PlatformConfig } from '../../config';
 import { cidrContains, Flow, FlowTable, Peer, peerName } from '../../lib/flows';
 import { PlatformChart } from '../../lib/platform-chart';

@@ -16,7 +16,9 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { parseAllDocuments } from 'yaml';
+
 import { manifest } from './model.mjs';
 
 /** API groups served by Kubernetes itself; any other group needs a CustomResourceDefinition. */

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { compileIfStale } from '../compile.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -67,7 +67,9 @@ export function flowsFromEnv(m) {
         const ref = e.valueFrom?.configMapKeyRef;
         if (ref) values.push(configMaps.get(ref.name)?.[ref.key] ?? '');
       }
-      for (const from of c.envFrom ?? []) if (from.configMapRef) values.push(...Object.values(configMaps.get(from.configMapRef.name) ?? {}));
+      for (const from of c.envFrom ?? []) {
+        if (from.configMapRef) values.push(...Object.values(configMaps.get(from.configMapRef.name) ?? {}));
+      }
     }
     for (const v of values) {
       for (const match of String(v).matchAll(pattern)) {

@@ -34,7 +34,9 @@ test('has its Deployment, marked as an app, with the default contract of the sto
   expect(d.metadata.labels![TIER_LABEL]).toBe('app');
   const c = d.spec.template.spec.containers[0];
   expect(c.image).toBe('registry.example.com/qingyu/notifier:v1.0.0');
-  const secrets = Object.fromEntries((c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => [e.name, e.valueFrom.secretKeyRef.name]));
+  const secrets = Object.fromEntries((c.env ?? [])
+    .filter((e: any) => e.valueFrom?.secretKeyRef)
+    .map((e: any) => [e.name, e.valueFrom.secretKeyRef.name]));
   expect(secrets).toEqual({ MONGODB_USERNAME: 'mongodb-app', MONGODB_PASSWORD: 'mongodb-app', REDIS_PASSWORD: 'redis-auth' });
   const settings = find('ConfigMap', 'notifier-config').data;
   expect(settings).toEqual(expect.objectContaining({ APP_ENV: 'production', TZ: base.timeZone }));

@@ -1,16 +1,17 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import {
   ACCEPTED_ADVISORIES,
   ADVISORIES,
   advisoriesAffecting,
   ENVIRONMENTS,
-  IMAGES,
   ImageRef,
+  IMAGES,
   parseVersion,
   PlatformConfig,
   validateConfig,
 } from '../../config';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { imageName } from '../../lib/pod';
 import { synthesizeConfig } from '../support/synth';
 
@@ -72,7 +73,9 @@ describe('the version floor (config/advisories.ts)', () => {
   });
 
   test('every pinned image is above the floor', () => {
-    for (const ref of Object.values(IMAGES)) expect([ref.repository, advisoriesAffecting(ref.repository, ref.tag!)]).toEqual([ref.repository, []]);
+    for (const ref of Object.values(IMAGES)) {
+      expect([ref.repository, advisoriesAffecting(ref.repository, ref.tag!)]).toEqual([ref.repository, []]);
+    }
   });
 });
 

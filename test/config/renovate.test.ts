@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+
 import JSON5 from 'json5';
+
 import { IMAGES } from '../../config';
 
 // renovate.json5's regex managers, applied here as Renovate applies them (per file, every match),

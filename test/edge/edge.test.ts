@@ -1,6 +1,7 @@
 import { App, Testing } from 'cdk8s';
-import { loadConfig, PlatformConfig } from '../../config';
+
 import { ApiIngress } from '../../charts/edge/api-ingress';
+import { loadConfig, PlatformConfig } from '../../config';
 import { FlowTable } from '../../lib/flows';
 import { composePlatform } from '../../main';
 import { compositionError } from '../support/fixtures';
@@ -130,7 +131,10 @@ describe('Gateway API mode', () => {
   });
 
   test('routes the same paths to the same Services, by port number', () => {
-    const rules = route.spec.rules.map((r: any) => [r.matches[0].path.type, r.matches[0].path.value, r.backendRefs[0].name, r.backendRefs[0].port]);
+    const rules = route.spec.rules.map((r: any) => {
+      const [match, backend] = [r.matches[0], r.backendRefs[0]];
+      return [match.path.type, match.path.value, backend.name, backend.port];
+    });
     expect(rules).toEqual([
       ['PathPrefix', '/api/v1/ai/', 'python-ai', 8081],
       ['PathPrefix', '/', 'go-backend', 8080],

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { Testing } from 'cdk8s';
+
 import { MilvusChart } from '../../charts/milvus/milvus-chart';
 import { MilvusConfig, PlatformConfig, S3ObjectStorageConfig, validateConfig } from '../../config';
 import { imageName } from '../../lib/pod';

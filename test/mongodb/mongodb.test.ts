@@ -1,7 +1,8 @@
 import { Testing } from 'cdk8s';
-import { MongoDbChart } from '../../charts/mongodb/mongodb-chart';
+
 import { cacheSizeGB, MongoReplicaSet, MongoReplicaSetProps } from '../../charts/mongodb/mongo-replica-set';
-import { ENVIRONMENTS, EnvironmentName } from '../../config';
+import { MongoDbChart } from '../../charts/mongodb/mongodb-chart';
+import { EnvironmentName,ENVIRONMENTS } from '../../config';
 import { imageName } from '../../lib/pod';
 import { compositionError, objectsOf, scratchChart, SMALL } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { Testing } from 'cdk8s';
+
+import { MonitoringChart } from '../../charts/monitoring/monitoring-chart';
 import { IMAGES, loadConfig, PlatformConfig } from '../../config';
 import { imageName } from '../../lib/pod';
-import { MonitoringChart } from '../../charts/monitoring/monitoring-chart';
 import { composePlatform } from '../../main';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
 
@@ -251,7 +253,8 @@ describe('Grafana', () => {
   test('is ready and started on /api/health, alive while it accepts connections, with a more patient liveness', () => {
     for (const probe of [c.readinessProbe, c.startupProbe]) expect(probe.httpGet).toEqual({ path: '/api/health', port: 'http' });
     expect(c.livenessProbe.tcpSocket).toEqual({ port: 'http' });
-    expect(c.livenessProbe.failureThreshold * c.livenessProbe.periodSeconds).toBeGreaterThan(c.readinessProbe.failureThreshold * c.readinessProbe.periodSeconds);
+    const patience = (p: any) => p.failureThreshold * p.periodSeconds;
+    expect(patience(c.livenessProbe)).toBeGreaterThan(patience(c.readinessProbe));
   });
 
   test('is provisioned with the Prometheus datasource (uid prometheus) pointing at the platform Prometheus', () => {

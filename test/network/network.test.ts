@@ -1,5 +1,5 @@
-import { allContainers, matches, podSources } from '../support/model';
 import { loadConfig } from '../../config';
+import { allContainers, matches, podSources } from '../support/model';
 import { ALL_ENVIRONMENTS, K8sObject, ofKind, synthesize, synthesizeConfig } from '../support/synth';
 
 // Computes, from the synthesized NetworkPolicies alone, which peer may open a connection to
@@ -37,13 +37,15 @@ function ipInCidr(ip: string, cidr: string): boolean {
 
 function peerMatches(peer: any, target: Endpoint, policyNamespace: string): boolean {
   if (peer.ipBlock) {
-    return !!target.ip && ipInCidr(target.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((e: string) => ipInCidr(target.ip!, e));
+    const excepted = (peer.ipBlock.except ?? []).some((e: string) => ipInCidr(target.ip!, e));
+    return !!target.ip && ipInCidr(target.ip, peer.ipBlock.cidr) && !excepted;
   }
   if (target.ip) return false;
   const nsOk = peer.namespaceSelector
     ? Object.entries(peer.namespaceSelector.matchLabels ?? {}).every(([k, v]) => k === 'kubernetes.io/metadata.name' && v === target.namespace)
     : target.namespace === policyNamespace;
-  const podOk = !peer.podSelector || Object.keys(peer.podSelector.matchLabels ?? {}).length === 0 || matches(peer.podSelector.matchLabels, target.labels);
+  const podOk = !peer.podSelector || Object.keys(peer.podSelector.matchLabels ?? {}).length === 0
+    || matches(peer.podSelector.matchLabels, target.labels);
   return nsOk && podOk;
 }
 
@@ -62,17 +64,20 @@ function allowedFlows(objects: K8sObject[], ns: string, config: ReturnType<typeo
   const ext = externals(ns, config);
   const selecting = (pod: Endpoint, type: string) =>
     pod.namespace === ns && !pod.ip
-      ? policies.filter((p) => p.spec.policyTypes.includes(type) && (Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0 || matches(p.spec.podSelector.matchLabels, pod.labels)))
+      ? policies.filter((p) => p.spec.policyTypes.includes(type)
+        && (Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0 || matches(p.spec.podSelector.matchLabels, pod.labels)))
       : undefined; // outside our namespace: not ours to restrict
   const egressOk = (src: Endpoint, dst: Endpoint, port: number) => {
     const ps = selecting(src, 'Egress');
     if (!ps || ps.length === 0) return true;
-    return ps.some((p) => (p.spec.egress ?? []).some((r: any) => portMatches(r.ports, port) && (r.to ?? []).some((peer: any) => peerMatches(peer, dst, ns))));
+    return ps.some((p) => (p.spec.egress ?? [])
+      .some((r: any) => portMatches(r.ports, port) && (r.to ?? []).some((peer: any) => peerMatches(peer, dst, ns))));
   };
   const ingressOk = (src: Endpoint, dst: Endpoint, port: number) => {
     const ps = selecting(dst, 'Ingress');
     if (!ps || ps.length === 0) return true;
-    return ps.some((p) => (p.spec.ingress ?? []).some((r: any) => portMatches(r.ports, port) && (r.from ?? []).some((peer: any) => peerMatches(peer, src, ns))));
+    return ps.some((p) => (p.spec.ingress ?? [])
+      .some((r: any) => portMatches(r.ports, port) && (r.from ?? []).some((peer: any) => peerMatches(peer, src, ns))));
   };
   const flows = new Set<string>();
   const all = [...pods, ...ext];

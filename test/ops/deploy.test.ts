@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { FakeCluster, FIXTURE_RELEASE, ROOT } from './fixtures/fake-cluster';
 
 // scripts/deploy.sh end to end against the fake kubectl, deploying the fixture release.

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { ROOT } from './fixtures/fake-cluster';
 
 // `npm run lint:sh` is shellcheck over a list of globs: a script left out of it is never checked.

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { parseAllDocuments } from 'yaml';
+
 import { SECRETS } from '../../lib/secrets';
 import { synthesize } from '../support/synth';
 import { lib, ROOT } from './fixtures/fake-cluster';
@@ -97,7 +99,9 @@ describe('facts are read by name', () => {
     expect(calls.length).toBeGreaterThan(20);
     for (const c of calls) {
       expect([c.where, c.type, known.has(c.type)]).toEqual([c.where, c.type, true]);
-      for (const field of c.fields) expect([c.where, c.type, field, known.get(c.type)!.includes(field)]).toEqual([c.where, c.type, field, true]);
+      for (const field of c.fields) {
+        expect([c.where, c.type, field, known.get(c.type)!.includes(field)]).toEqual([c.where, c.type, field, true]);
+      }
     }
   });
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { FakeCluster, FIXTURE_RELEASE, lib, ROOT, verdicts } from './fixtures/fake-cluster';
 
 // Preflight verdicts, decided without a cluster: the pure functions directly, the checks

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { parseAllDocuments } from 'yaml';
+
 import { computeCapacity } from '../../lib/manifest';
 import { FIXTURE_RELEASE, ROOT } from './fixtures/fake-cluster';
 

@@ -1,5 +1,6 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 import { FakeCluster, FIXTURE_RELEASE, lib, verdicts } from './fixtures/fake-cluster';
 
 // Which rollback runs and when it is refused: the decisions as pure functions, then

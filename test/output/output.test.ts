@@ -1,9 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { App } from 'cdk8s';
-import { LABEL } from '../../lib/component';
+
 import { loadConfig } from '../../config';
+import { LABEL } from '../../lib/component';
 import { composePlatform } from '../../main';
 import { ALL_ENVIRONMENTS, synthesize } from '../support/synth';
 

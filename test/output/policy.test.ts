@@ -1,5 +1,5 @@
-import { EXCEPTIONS } from '../../policy/exceptions';
 import { EnvironmentName } from '../../config';
+import { EXCEPTIONS } from '../../policy/exceptions';
 import { evaluate, exceptionMatcher, K8sObject, PolicyException, RULES } from '../../policy/rules';
 import { ALL_ENVIRONMENTS, ALL_OUTPUTS, synthesize } from '../support/synth';
 

@@ -42,7 +42,8 @@ describe.each(ALL_OUTPUTS)('%s', (env) => {
   test('every probe port and every volume mount refers to something the pod declares', () => {
     const problems: string[] = [];
     for (const s of sources) {
-      const volumes = new Set([...(s.spec.volumes ?? []), ...(s.object.spec.volumeClaimTemplates ?? []).map((t: any) => t.metadata)].map((v: any) => v.name));
+      const claims = (s.object.spec.volumeClaimTemplates ?? []).map((t: any) => t.metadata);
+      const volumes = new Set([...(s.spec.volumes ?? []), ...claims].map((v: any) => v.name));
       for (const c of allContainers(s.spec)) {
         const portNames = new Set((c.ports ?? []).map((p: any) => p.name));
         for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
@@ -74,7 +75,8 @@ describe.each(ALL_OUTPUTS)('%s', (env) => {
       if (sa && s.object.kind !== 'Prometheus' && !byKindName('ServiceAccount', sa)) problems.push(`${where} runs as missing ServiceAccount ${sa}`);
       for (const c of allContainers(s.spec)) {
         for (const e of c.env ?? []) {
-          if (e.valueFrom?.configMapKeyRef) checkConfigMap(where, e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.key, e.valueFrom.configMapKeyRef.optional);
+          const ref = e.valueFrom?.configMapKeyRef;
+          if (ref) checkConfigMap(where, ref.name, ref.key, ref.optional);
           if (e.valueFrom?.secretKeyRef) checkSecret(where, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
         }
         for (const f of c.envFrom ?? []) {

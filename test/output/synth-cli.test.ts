@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { parseAllDocuments } from 'yaml';
 
 // The two synth paths end to end: `npm run synth` (scripts/synth.mjs, the app and the gate in one

@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { Testing } from 'cdk8s';
+
 import { RedisChart } from '../../charts/redis/redis-chart';
 import { MaxMemoryPolicy, RedisStore, RedisStoreProps } from '../../charts/redis/redis-store';
 import { RedisConfig } from '../../config';

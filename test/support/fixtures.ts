@@ -1,4 +1,5 @@
 import { App, Chart, Testing } from 'cdk8s';
+
 import { ENVIRONMENTS, PlatformConfig, ResourceSpec } from '../../config';
 import { Component } from '../../lib/component';
 import { isInputError } from '../../lib/errors';

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { ALL_OUTPUTS, SHARED_OUTPUT_DIR_VARIABLE, synthesize } from './synth';
 
 /** Synthesizes each environment and variant once for the whole run; workers inherit the directory. */

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+
 import { SHARED_OUTPUT_DIR_VARIABLE } from './synth';
 
 export default function globalTeardown(): void {

@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+
 import { ConfigInputs, EnvironmentName, loadConfig, PlatformConfig, S3ObjectStorageConfig } from '../../config';
 import { composePlatform } from '../../main';
 

@@ -48,7 +48,9 @@ readFileSync(confFile, 'utf8')
     if (onlyEnv && onlyEnv !== env) return;
     const byLabel = /^([A-Za-z]+)\[([^=\]]+=[^\]]*)\]$/.exec(object);
     const glob = byLabel
-      ? { test: (key) => objects.some((o) => o.key.toLowerCase() === key.toLowerCase() && o.kind === byLabel[1] && o.labels.has(byLabel[2])) }
+      ? {
+        test: (key) => objects.some((o) => o.key.toLowerCase() === key.toLowerCase() && o.kind === byLabel[1] && o.labels.has(byLabel[2])),
+      }
       : new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
     exceptions.push({ rule: words[1], glob, line: i + 1, used: false });
   });
