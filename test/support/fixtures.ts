@@ -81,3 +81,17 @@ export function renderedResources(spec: ResourceSpec): { requests: Record<string
     limits: of(spec.cpuMillis.limit, spec.memoryMiB.limit, spec.ephemeralStorageMiB.limit),
   };
 }
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parser } = require('@prometheus-io/lezer-promql');
+
+/** Parse errors of a PromQL expression (empty when it is valid). */
+export function promqlErrors(expr: string): string[] {
+  const errors: string[] = [];
+  parser.parse(expr).iterate({
+    enter: (node: any) => {
+      if (node.type.isError) errors.push(`error at ${node.from}: '${expr.slice(Math.max(0, node.from - 10), node.to + 10)}'`);
+    },
+  });
+  return errors;
+}
