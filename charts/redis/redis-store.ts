@@ -104,7 +104,7 @@ export class RedisStore extends StatefulStore {
     const redisConf = [
       readAsset('charts/redis/assets/redis.conf').trimEnd(),
       '',
-      '# Set per environment by RedisStore (lib/redis-store.ts); later lines win.',
+      '# Set per environment by RedisStore (charts/redis/redis-store.ts); later lines win.',
       `maxmemory ${this.maxMemoryMiB}mb`,
       `maxmemory-policy ${this.maxMemoryPolicy}`,
       '',

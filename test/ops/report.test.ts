@@ -45,7 +45,7 @@ test('sums capacity per pod (an init container counts alone) and at the minimum 
   expect(r.stdout).toContain('| maximum (HPA max) | 15 | 9.52 | 18.8 | 10.79 GiB | 21.5 GiB | 190 GiB |');
 });
 
-test('counts a Prometheus as lib/capacity.ts does for the ResourceQuota: replicas, resources, sidecar, volumes', () => {
+test('counts a Prometheus as lib/manifest.ts does for the ResourceQuota: replicas, resources, sidecar, volumes', () => {
   const yaml = readFileSync(join(FIXTURE_RELEASE, 'dist', '0005-monitoring.k8s.yaml'), 'utf8');
   const prometheus = parseAllDocuments(yaml).map((d) => d.toJS()).filter((o) => o.kind === 'Prometheus');
   expect(prometheus).toHaveLength(1);
