@@ -125,6 +125,33 @@ const productionMonitoring: MonitoringConfig = {
     image: IMAGES.kubeStateMetrics,
     resources: resources([20, 200], [64, 128], [16, 64]),
   },
+  // Two members: one survives a node loss, and the pair deduplicates notifications.
+  alertmanager: {
+    image: IMAGES.alertmanager,
+    replicas: 2,
+    retentionHours: 120,
+    storage: { sizeGiB: 1 },
+    resources: resources([20, 200], [64, 128], [16, 64]),
+  },
+  stackAlertmanagerConfigLabels: { release: 'kube-prometheus-stack' },
+  alerting: {
+    receivers: {
+      pager: { type: 'pagerduty' },
+      chat: { type: 'wechat', corpId: 'ww-qingyu', agentId: '1000002', toParty: '2' },
+      deadmansSwitch: { type: 'webhook' },
+    },
+    // Critical pages and shows in chat; warning goes to chat only.
+    routes: { critical: ['pager', 'chat'], warning: ['chat'] },
+    groupBy: ['alertname', 'namespace', 'job'],
+    groupWaitSeconds: 30,
+    groupIntervalMinutes: 5,
+    repeatIntervalHours: { critical: 1, warning: 12 },
+    egress: {
+      cidrs: ['0.0.0.0/0'],
+      except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
+      ports: [443],
+    },
+  },
 };
 
 const production: PlatformConfig = {
@@ -178,6 +205,13 @@ const staging: PlatformConfig = {
   monitoring: {
     ...productionMonitoring,
     prometheus: { ...productionMonitoring.prometheus, replicas: 1, retentionDays: 7, storage: { sizeGiB: 20 } },
+    alertmanager: { ...productionMonitoring.alertmanager, replicas: 1 },
+    // Nobody is paged for staging: everything goes to the team's chat.
+    alerting: {
+      ...productionMonitoring.alerting,
+      receivers: { chat: productionMonitoring.alerting.receivers.chat },
+      routes: { critical: ['chat'], warning: ['chat'] },
+    },
   },
 };
 
@@ -242,6 +276,14 @@ const development: PlatformConfig = {
       resources: resources([100, 1000], [256, 1024], [32, 512]),
     },
     grafana: { ...productionMonitoring.grafana, storage: { sizeGiB: 1 }, resources: small },
+    alertmanager: { ...productionMonitoring.alertmanager, replicas: 1, retentionHours: 24 },
+    // A developer's own webhook (a chat bot, or a local receiver) for everything.
+    alerting: {
+      ...productionMonitoring.alerting,
+      receivers: { chat: { type: 'webhook' } },
+      routes: { critical: ['chat'], warning: ['chat'] },
+      repeatIntervalHours: { critical: 4, warning: 24 },
+    },
   },
 };
 

@@ -26,6 +26,8 @@ export const IMAGES = {
   // MinIO's client at the release cut next to the server's: the bucket step of Milvus's pod.
   minioClient: image('quay.io/minio/mc', 'RELEASE.2023-03-20T17-17-53Z'),
   prometheus: image('quay.io/prometheus/prometheus', 'v3.13.5'),
+  // v0.34.2 (2026-10-29): the 0.34 line with its two [SECURITY] fixes, before 0.35's breaking changes.
+  alertmanager: image('quay.io/prometheus/alertmanager', 'v0.34.2'),
   grafana: image('grafana/grafana', '12.4.11'),
   kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.20.0'),
 } as const;

@@ -6,6 +6,8 @@
  * quotas, capacity reports and policy checks can compute with them.
  */
 
+import type { AlertingConfig } from '../charts/monitoring/alert-routing';
+export type { AlertingConfig, ReceiverRole } from '../charts/monitoring/alert-routing';
 import { ImageRef, ResourceSpec, StorageSpec } from '../lib/pod';
 
 export type { ImageRef, ResourceSpec, StorageSpec };
@@ -179,6 +181,23 @@ export interface MonitoringConfig {
     readonly image: ImageRef;
     readonly resources: ResourceSpec;
   };
+  /** The platform's Alertmanager, in `own` mode (a stack brings its own). */
+  readonly alertmanager: {
+    readonly image: ImageRef;
+    /** Members of the Alertmanager cluster (1 to 3); 2 or more share silences and notify once. */
+    readonly replicas: number;
+    /** Hours silences and the notification log are kept (what a restart or failover keeps). */
+    readonly retentionHours: number;
+    readonly storage: StorageSpec;
+    readonly resources: ResourceSpec;
+  };
+  /**
+   * Labels of the platform's AlertmanagerConfig in `kube-prometheus-stack` mode: those the
+   * stack's Alertmanager selects (`alertmanagerConfigSelector`; the deploy preflight warns
+   * when the live one would not select it).
+   */
+  readonly stackAlertmanagerConfigLabels: Readonly<Record<string, string>>;
+  readonly alerting: AlertingConfig;
 }
 
 export interface NetworkConfig {

@@ -77,31 +77,42 @@ export function minReplicas(objects: readonly K8sObject[], workload: K8sObject):
   return hpa ? hpa.spec.minReplicas ?? 1 : workload.spec?.replicas ?? 1;
 }
 
+/** What the Prometheus Operator runs for each resource kind it turns into pods. */
+const OPERATOR_WORKLOADS: Readonly<Record<string, { readonly container: string; readonly ports: readonly any[] }>> = {
+  Prometheus: { container: 'prometheus', ports: [{ name: 'web', containerPort: 9090 }] },
+  Alertmanager: {
+    container: 'alertmanager',
+    ports: [{ name: 'web', containerPort: 9093 }, { name: 'mesh-tcp', containerPort: 9094 }, { name: 'mesh-udp', containerPort: 9094, protocol: 'UDP' }],
+  },
+};
+
 /**
- * The pods the Prometheus Operator runs for a Prometheus resource: `spec.replicas` pods of the
- * `prometheus` container (port `web`, `spec.resources`) and the config-reloader sidecar, with
- * the containers and init containers the resource overrides merged in by name, and one volume
- * from `spec.storage.volumeClaimTemplate` each. The operator's selector labels win over
- * `spec.podMetadata`'s.
+ * The pods the Prometheus Operator runs for a Prometheus or Alertmanager resource:
+ * `spec.replicas` pods of the main container (`spec.resources`) and the config-reloader
+ * sidecar, with the containers and init containers the resource overrides merged in by name,
+ * and one volume from `spec.storage.volumeClaimTemplate` each. The operator's selector labels
+ * win over `spec.podMetadata`'s.
  */
-function prometheusPods(o: K8sObject): PodSet {
+function operatorPods(o: K8sObject): PodSet {
   const name = o.metadata.name;
+  const { container, ports } = OPERATOR_WORKLOADS[o.kind];
   const overrides: any[] = o.spec?.containers ?? [];
   const reloader = overrides.some((c) => c.name === 'config-reloader') ? [] : [{ name: 'config-reloader' }];
+  const kindLabel = o.kind.toLowerCase();
   return {
     owner: o,
     madeBy: 'operator',
     labels: {
       ...(o.spec?.podMetadata?.labels ?? {}),
-      'app.kubernetes.io/name': 'prometheus',
+      'app.kubernetes.io/name': kindLabel,
       'app.kubernetes.io/instance': name,
       'app.kubernetes.io/managed-by': 'prometheus-operator',
-      'prometheus': name,
+      [kindLabel]: name,
     },
     spec: {
       containers: [
-        { name: 'prometheus', resources: o.spec?.resources, ports: [{ name: 'web', containerPort: 9090 }] },
-        ...overrides,
+        { name: container, resources: o.spec?.resources, ports },
+        ...overrides.filter((c) => c.name !== container),
         ...reloader,
       ],
       initContainers: o.spec?.initContainers ?? [],
@@ -146,8 +157,8 @@ export function podSets(objects: readonly K8sObject[]): PodSet[] {
         claims: [],
         replicas: { min: 0, max: runs * (job.parallelism ?? 1), surge: 0 },
       });
-    } else if (o.kind === 'Prometheus' && o.apiVersion?.startsWith('monitoring.coreos.com/')) {
-      sets.push(prometheusPods(o));
+    } else if (o.kind in OPERATOR_WORKLOADS && o.apiVersion?.startsWith('monitoring.coreos.com/')) {
+      sets.push(operatorPods(o));
     }
   }
   return sets;

@@ -63,6 +63,14 @@ export const SECRETS = {
     accessKeyId: { key: 'access-key-id', source: 'prompt', description: 'S3 access key ID (scoped to the bucket)' },
     secretAccessKey: { key: 'secret-access-key', source: 'prompt', description: 'S3 secret access key' },
   }),
+  alertmanagerReceivers: secret('alertmanager-receivers', 'Where Alertmanager delivers (monitoring.alerting.receivers): only the keys of the receivers an environment configures are referenced', {
+    pagerRoutingKey: { key: 'pager-routing-key', source: 'prompt', description: 'PagerDuty Events API v2 integration (routing) key' },
+    pagerUrl: { key: 'pager-url', source: 'prompt', description: 'URL of the paging webhook, with its token' },
+    chatApiSecret: { key: 'chat-api-secret', source: 'prompt', description: 'WeCom application secret (corpsecret)' },
+    chatUrl: { key: 'chat-url', source: 'prompt', description: 'URL of the chat webhook (Slack incoming webhook, or any), with its token' },
+    emailPassword: { key: 'email-password', source: 'prompt', description: 'SMTP password of the alert mail account' },
+    deadmansSwitchUrl: { key: 'deadmans-switch-url', source: 'prompt', description: "URL of the dead man's switch check that the Watchdog pings" },
+  }),
   grafana: secret('grafana-admin', 'Grafana administrator', {
     adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },

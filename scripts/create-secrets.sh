@@ -239,12 +239,23 @@ while IFS=$'\t' read -r -u 3 name type issuer; do
     failed=1
     continue
   fi
-  for ref in $(referenced_keys "$name"); do
+  refs=$(referenced_keys "$name")
+  for ref in $refs; do
     cut -f1 <<<"$keys" | grep -qx -- "$ref" || {
       qy_warn "${name}/${ref} is referenced by the manifests but not catalogued in lib/secrets.ts"
       failed=1
     }
   done
+  # A value someone must type is asked only for a key this environment's manifests read
+  # (alertmanager-receivers holds a key per kind of receiver; an environment configures a few).
+  # Generated and fixed keys are always filled. A Secret referenced whole (envFrom, a volume
+  # without items) gets every catalogued key.
+  if [[ -n $refs ]]; then
+    keys=$(while IFS=$'\t' read -r key source value; do
+      [[ $source != prompt ]] || grep -qx -- "$key" <<<"$refs" || continue
+      printf '%s\t%s\t%s\n' "$key" "$source" "$value"
+    done <<<"$keys")
+  fi
 
   qy_read_secret_keys "$name"
   if [[ $QY_LIVE_STATE == error:* ]]; then

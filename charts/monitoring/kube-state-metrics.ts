@@ -17,8 +17,9 @@ const KSM_TELEMETRY_PORT = { name: 'telemetry', port: 8081 } as const;
 const KSM_USER = 65534;
 
 /**
- * What the alerts need (alert-rules.ts: replicas, crash loops) and what a capacity review
- * asks for; each is also a resource the Role grants. All are namespaced.
+ * What the alerts need (alert-rules.ts: replicas, crash loops, failed Jobs and late CronJobs,
+ * HPAs at their maximum, the quota) and what a capacity review asks for; each is also a
+ * resource the Role grants. All are namespaced.
  */
 const RESOURCES: ReadonlyArray<{ readonly name: string; readonly apiGroup: string }> = [
   { name: 'deployments', apiGroup: 'apps' },
@@ -28,6 +29,9 @@ const RESOURCES: ReadonlyArray<{ readonly name: string; readonly apiGroup: strin
   { name: 'persistentvolumeclaims', apiGroup: '' },
   { name: 'horizontalpodautoscalers', apiGroup: 'autoscaling' },
   { name: 'poddisruptionbudgets', apiGroup: 'policy' },
+  { name: 'jobs', apiGroup: 'batch' },
+  { name: 'cronjobs', apiGroup: 'batch' },
+  { name: 'resourcequotas', apiGroup: '' },
 ];
 
 export interface KubeStateMetricsProps {

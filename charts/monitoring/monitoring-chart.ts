@@ -3,14 +3,18 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
 import { PlatformConfig } from '../../config';
+import { AlertmanagerConfig } from '../../imports/alertmanagerconfig-monitoring.coreos.com';
 import { Component, Endpoint } from '../../lib/component';
 import { fromSettings } from '../../lib/errors';
 import { Peer } from '../../lib/flows';
 import { metricsOf, Scraper, serviceMonitor } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
+import { alertmanagerConfigSpec } from './alert-routing';
+import { PLATFORM_INHIBITIONS, ScheduledJob } from './alert-rules';
 import { Grafana } from './grafana';
 import { renderDashboard } from './grafana-dashboard';
 import { KubeStateMetrics } from './kube-state-metrics';
+import { PlatformAlertmanager } from './platform-alertmanager';
 import { PlatformAlerts } from './platform-alerts';
 import { platformDashboards } from './platform-dashboards';
 import { PlatformPrometheus, PROMETHEUS_PORT } from './platform-prometheus';
@@ -19,6 +23,8 @@ const k8s = kplus.k8s;
 
 /** Labels the platform's own Prometheus selects ServiceMonitors and PrometheusRules by. */
 export const OWN_SELECTION_LABELS: Readonly<Record<string, string>> = { 'qingyu.io/prometheus': 'platform' };
+/** Labels the platform's own Alertmanager selects its AlertmanagerConfig by. */
+export const OWN_ALERTMANAGER_CONFIG_LABELS: Readonly<Record<string, string>> = { 'qingyu.io/alertmanager': 'platform' };
 /** The label Grafana's dashboard sidecar (kube-prometheus-stack) looks for. */
 export const DASHBOARD_LABEL = { grafana_dashboard: '1' } as const;
 
@@ -59,6 +65,10 @@ export class MonitoringChart extends PlatformChart {
   public readonly queryEndpoint: Endpoint;
   /** The platform's Prometheus, in `own` mode. */
   public readonly prometheus?: PlatformPrometheus;
+  /** The platform's Alertmanager, in `own` mode. */
+  public readonly alertmanager?: PlatformAlertmanager;
+  /** Where alerts go (receivers, routes, inhibitions), for whichever Alertmanager selects it. */
+  public readonly alertmanagerConfig: AlertmanagerConfig;
   /** kube-state-metrics for this namespace, in `own` mode (a stack brings its own). */
   public readonly kubeStateMetrics?: KubeStateMetrics;
   /** Grafana, in `own` mode. */
@@ -68,6 +78,7 @@ export class MonitoringChart extends PlatformChart {
   public readonly dashboards: readonly kplus.k8s.KubeConfigMap[];
   private readonly targets: Component[] = [];
   private readonly apis: HttpApi[] = [];
+  private readonly scheduledJobs: ScheduledJob[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
     super(scope, id, { platform: props.config });
@@ -77,11 +88,18 @@ export class MonitoringChart extends PlatformChart {
     const apiServer = config.network.kubernetesApi;
 
     if (m.mode === 'own') {
+      const alertmanager = fromSettings(`${settings}.alertmanager`, () => new PlatformAlertmanager(this, 'alertmanager', {
+        ...m.alertmanager,
+        configSelector: OWN_ALERTMANAGER_CONFIG_LABELS,
+        egress: m.alerting.egress,
+      }));
+      this.alertmanager = alertmanager;
       const prometheus = fromSettings(`${settings}.prometheus`, () => new PlatformPrometheus(this, 'prometheus', {
         ...m.prometheus,
         namespace: config.namespace,
         selectionLabels: OWN_SELECTION_LABELS,
         apiServer,
+        alertmanager: { serviceName: alertmanager.service.name, endpoint: alertmanager.endpoint() },
       }));
       this.prometheus = prometheus;
       this.scraper = prometheus.scraper;
@@ -137,8 +155,16 @@ export class MonitoringChart extends PlatformChart {
         prometheus: this.queryEndpoint,
         dashboards: this.dashboards,
       }));
-      this.scrape(ksm, this.grafana);
+      this.scrape(ksm, this.grafana, ...(this.alertmanager ? [this.alertmanager] : []));
     }
+
+    this.alertmanagerConfig = new AlertmanagerConfig(this, 'alertmanager-config', {
+      metadata: {
+        name: 'qingyu',
+        labels: { ...(m.mode === 'own' ? OWN_ALERTMANAGER_CONFIG_LABELS : m.stackAlertmanagerConfigLabels) },
+      },
+      spec: fromSettings(`${settings}.alerting`, () => alertmanagerConfigSpec(m.alerting, PLATFORM_INHIBITIONS)),
+    });
 
     this.alerts = new PlatformAlerts(this, 'alerts', {
       namespace: config.namespace,
@@ -147,10 +173,12 @@ export class MonitoringChart extends PlatformChart {
       targets: () => ({
         apis: this.apis.map((a) => ({ job: metricsOf(a).service, streams: a.streams })),
         scrapeJobs: [...new Set(this.targets.map((t) => metricsOf(t).service))].sort(),
+        scheduledJobs: [...this.scheduledJobs],
       }),
-      // Kubelet volume statistics need node access, which only a cluster-wide stack has.
-      kubeletMetrics: m.mode === 'kube-prometheus-stack',
+      // Kubelet and cAdvisor metrics need node access, which only a cluster-wide stack has.
+      nodeMetrics: m.mode === 'kube-prometheus-stack',
       ownPrometheus: m.mode === 'own',
+      minio: config.milvus.objectStorage.type === 'minio',
     });
   }
 
@@ -163,6 +191,14 @@ export class MonitoringChart extends PlatformChart {
       serviceMonitor(target, this.scraper);
       this.targets.push(target);
     }
+  }
+
+  /**
+   * CronJobs that must succeed within their window (the backups, whose window is their RPO):
+   * each gets an alert when its last success is older, or when it never succeeded.
+   */
+  public watchSchedules(...jobs: ScheduledJob[]): void {
+    this.scheduledJobs.push(...jobs);
   }
 
   /** The HTTP APIs: error-rate and latency alerts, and the API panels of the dashboards. */

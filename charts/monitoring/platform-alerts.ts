@@ -19,17 +19,19 @@ export interface PlatformAlertsProps {
    * The HTTP APIs and the `job` of every scraped component, read at synthesis: the monitoring
    * unit learns them after this construct exists (`scrape`, `watchApis`).
    */
-  readonly targets: () => { readonly apis: AlertRuleOptions['apis']; readonly scrapeJobs: readonly string[] };
-  /** Include the rules on kubelet volume statistics (volumes filling up). */
-  readonly kubeletMetrics: boolean;
-  /** Include the rules about the platform's own Prometheus. */
+  readonly targets: () => Pick<AlertRuleOptions, 'apis' | 'scrapeJobs' | 'scheduledJobs'>;
+  /** Include the rules on kubelet and cAdvisor metrics (volumes filling up, CPU throttling). */
+  readonly nodeMetrics: boolean;
+  /** Include the rules about the platform's own Prometheus and Alertmanager. */
   readonly ownPrometheus: boolean;
+  /** The platform runs MinIO. */
+  readonly minio: boolean;
 }
 
 /**
  * The platform's alerting rules (charts/monitoring/alert-rules.ts) as one PrometheusRule, labelled for the
  * Prometheus that evaluates them. Every alert carries `severity` and `namespace` labels (for
- * Alertmanager routing in a shared stack) and `summary`, `description` and `runbook_url`
+ * Alertmanager routing, which matches on both) and `summary`, `description` and `runbook_url`
  * annotations.
  */
 export class PlatformAlerts extends Construct {
@@ -55,8 +57,9 @@ export class PlatformAlerts extends Construct {
     return platformAlertGroups({
       namespace: this.props.namespace,
       ...this.props.targets(),
-      kubeletMetrics: this.props.kubeletMetrics,
+      nodeMetrics: this.props.nodeMetrics,
       ownPrometheus: this.props.ownPrometheus,
+      minio: this.props.minio,
     });
   }
 

@@ -3,6 +3,8 @@ import { Construct } from 'constructs';
 
 import {
   Prometheus,
+  PrometheusSpecAlertingAlertmanagersApiVersion,
+  PrometheusSpecAlertingAlertmanagersPort,
   PrometheusSpecContainersResourcesLimits,
   PrometheusSpecResourcesLimits,
   PrometheusSpecServiceDiscoveryRole,
@@ -26,19 +28,13 @@ import {
   StorageSpec,
 } from '../../lib/pod';
 import { namespacedApiIdentity } from './api-identity';
+import { CONFIG_RELOADER_RESOURCES, quantities } from './operator-pods';
 
 /** Port of the Prometheus web UI and API (the operator's `web` port). */
 export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;
 
 /** The operator's documented default user for Prometheus pods (the image's `nobody` is 65534). */
 const PROMETHEUS_USER = { uid: 1000, gid: 2000, fsGroup: 2000 } as const;
-
-/** The operator's config-reloader sidecars: its defaults (10m CPU, 50Mi) plus scratch space. */
-const CONFIG_RELOADER_RESOURCES: ResourceSpec = {
-  cpuMillis: { request: 10, limit: 100 },
-  memoryMiB: { request: 50, limit: 64 },
-  ephemeralStorageMiB: { request: 16, limit: 64 },
-};
 
 export interface PlatformPrometheusProps {
   /** The Prometheus image (the 3.13 LTS line); the operator reads its flags' version from the tag. */
@@ -62,6 +58,8 @@ export interface PlatformPrometheusProps {
   readonly instanceName?: string;
   /** @default '30s' */
   readonly scrapeInterval?: string;
+  /** Where alerts go: the Alertmanager Service (every pod behind it gets every alert). */
+  readonly alertmanager?: { readonly serviceName: string; readonly endpoint: Endpoint };
 }
 
 /**
@@ -140,6 +138,16 @@ export class PlatformPrometheus extends Component {
         ruleSelector: selectPlatform,
         ruleNamespaceSelector: onlyOurNamespace,
         // podMonitorSelector, probeSelector and scrapeConfigSelector stay unset: none selected.
+        ...(c.alertmanager ? {
+          alerting: {
+            alertmanagers: [{
+              namespace: props.namespace,
+              name: c.alertmanager.serviceName,
+              port: PrometheusSpecAlertingAlertmanagersPort.fromString(c.alertmanager.endpoint.portName),
+              apiVersion: PrometheusSpecAlertingAlertmanagersApiVersion.V2,
+            }],
+          },
+        } : {}),
         podMetadata: { labels: { ...this.labels } },
         securityContext: {
           runAsNonRoot: true,
@@ -175,6 +183,7 @@ export class PlatformPrometheus extends Component {
     }
 
     connectToKubernetesApi(this, props.apiServer, 'service discovery of scrape targets');
+    if (c.alertmanager) this.connect(c.alertmanager.endpoint, 'alerts');
   }
 
   /** The operator's pod labels: they select the pods it creates for this Prometheus. */
@@ -186,13 +195,4 @@ export class PlatformPrometheus extends Component {
   public endpoint(): Endpoint {
     return new Endpoint(this, [this.chart.serviceHost(this.service.name)], PROMETHEUS_PORT.port, PROMETHEUS_PORT.name);
   }
-}
-
-/** Requests and limits in the operator CRD's quantity type. */
-function quantities<Q>(spec: ResourceSpec, q: (value: string) => Q): { requests: Record<string, Q>; limits: Record<string, Q> } {
-  const of = (cpu: number, mem: number, eph: number) => ({ 'cpu': q(`${cpu}m`), 'memory': q(`${mem}Mi`), 'ephemeral-storage': q(`${eph}Mi`) });
-  return {
-    requests: of(spec.cpuMillis.request, spec.memoryMiB.request, spec.ephemeralStorageMiB.request),
-    limits: of(spec.cpuMillis.limit, spec.memoryMiB.limit, spec.ephemeralStorageMiB.limit),
-  };
 }

@@ -9,6 +9,8 @@
 //   node scripts/lib/manifests.mjs split DIR OUT    OUT/outside/ and OUT/members/ (see split())
 //   node scripts/lib/manifests.mjs prepare DIR OUT  both: OUT/facts.tsv, OUT/outside/, OUT/members/
 //   node scripts/lib/manifests.mjs namespace DIR    the Namespace objects, as YAML (see namespaces())
+//   node scripts/lib/manifests.mjs alertmanager-selection AMS NS LABELS
+//                                                   which live Alertmanagers would load our AlertmanagerConfig
 //   node scripts/lib/manifests.mjs only-objects DIR fails unless every file of DIR is YAML holding
 //                                                   only Kubernetes objects: what `kubectl apply -f DIR` applies
 //
@@ -160,6 +162,10 @@ export function secretReferences(objects) {
         e.certManager = e.certManager || certManager;
       }
     }
+    if (o.kind === 'AlertmanagerConfig' && o.apiVersion?.startsWith('monitoring.coreos.com/')) {
+      // The operator reads the receivers' SecretKeySelectors ({name, key}) from the namespace.
+      for (const ref of secretKeySelectors(o.spec?.receivers ?? [])) use(ref.name, ref.key, ref.optional === true, user);
+    }
     if (o.kind === 'Certificate' && o.apiVersion?.startsWith('cert-manager.io/') && o.spec?.secretName) {
       // cert-manager creates and renews this Secret itself.
       const e = entry(o.spec.secretName);
@@ -168,6 +174,15 @@ export function secretReferences(objects) {
     }
   }
   return refs;
+}
+
+/** Every `{name, key}` SecretKeySelector under `value` (the receivers of an AlertmanagerConfig). */
+function secretKeySelectors(value) {
+  if (Array.isArray(value)) return value.flatMap(secretKeySelectors);
+  if (!value || typeof value !== 'object') return [];
+  const keys = Object.keys(value).filter((k) => k !== 'optional').sort();
+  if (keys.length === 2 && keys[0] === 'key' && keys[1] === 'name' && typeof value.name === 'string') return [value];
+  return Object.values(value).flatMap(secretKeySelectors);
 }
 
 /** The storage classes the PVCs and PVC templates ask for ('' when they use the default class). */
@@ -272,6 +287,48 @@ export function split(dir, out) {
   return { outside: [...groups.outside.keys()], members: [...groups.members.keys()] };
 }
 
+/** Whether a Kubernetes label selector (matchLabels, matchExpressions) selects `labels`. */
+export function selectorMatches(selector, labels) {
+  const l = labels ?? {};
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => l[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    switch (e.operator) {
+      case 'In': return k8sHas(l, e.key) && e.values.includes(l[e.key]);
+      case 'NotIn': return !k8sHas(l, e.key) || !e.values.includes(l[e.key]);
+      case 'Exists': return k8sHas(l, e.key);
+      case 'DoesNotExist': return !k8sHas(l, e.key);
+      default: return false;
+    }
+  });
+  return byLabels && byExpressions;
+}
+const k8sHas = (labels, key) => Object.prototype.hasOwnProperty.call(labels, key);
+
+/**
+ * Which of the cluster's Alertmanager resources would load an AlertmanagerConfig with
+ * `configLabels` in a namespace with `namespaceLabels`, by the operator's rules: no
+ * alertmanagerConfigSelector selects nothing, `{}` everything; no namespace selector means the
+ * Alertmanager's own namespace only. One entry per Alertmanager: {name, namespace, selects, why}.
+ */
+export function alertmanagerSelection(alertmanagers, configNamespace, namespaceLabels, configLabels) {
+  return alertmanagers.map((am) => {
+    const where = { name: am.metadata.name, namespace: am.metadata.namespace };
+    const selector = am.spec?.alertmanagerConfigSelector;
+    if (!selector) return { ...where, selects: false, why: 'it has no alertmanagerConfigSelector, so it loads no AlertmanagerConfig' };
+    if (!selectorMatches(selector, configLabels)) {
+      return { ...where, selects: false, why: `its alertmanagerConfigSelector ${JSON.stringify(selector)} does not match the labels ${JSON.stringify(configLabels)}` };
+    }
+    const nsSelector = am.spec?.alertmanagerConfigNamespaceSelector;
+    if (!nsSelector && am.metadata.namespace !== configNamespace) {
+      return { ...where, selects: false, why: `it has no alertmanagerConfigNamespaceSelector, so it reads only its own namespace ${am.metadata.namespace}` };
+    }
+    if (nsSelector && !selectorMatches(nsSelector, namespaceLabels)) {
+      return { ...where, selects: false, why: `its alertmanagerConfigNamespaceSelector ${JSON.stringify(nsSelector)} does not match namespace ${configNamespace}` };
+    }
+    return { ...where, selects: true, why: 'selects it' };
+  });
+}
+
 /**
  * What `kubectl apply -f DIR` cannot apply: a file that is not YAML, a document that is not a
  * Kubernetes object (apiVersion, kind and metadata.name). `cdk8s synth` must leave none in dist/.
@@ -313,6 +370,15 @@ function main(argv) {
     writeFileSync(join(args[1], 'facts.tsv'), facts(args[0]));
   } else if (command === 'namespace' && args.length === 1) {
     process.stdout.write(namespaces(args[0]));
+  } else if (command === 'alertmanager-selection' && args.length === 3) {
+    // ALERTMANAGERS_JSON NAMESPACE_JSON LABELS (k=v,k=v): `kubectl get alertmanagers -A -o json`
+    // and `kubectl get namespace NS -o json`; one TSV line per Alertmanager.
+    const ams = JSON.parse(readFileSync(args[0], 'utf8')).items ?? [];
+    const ns = JSON.parse(readFileSync(args[1], 'utf8'));
+    const labels = Object.fromEntries(args[2] === '-' ? [] : args[2].split(',').map((kv) => kv.split('=')));
+    for (const r of alertmanagerSelection(ams, ns.metadata.name, ns.metadata.labels, labels)) {
+      process.stdout.write(`${r.namespace}/${r.name}\t${r.selects ? 'yes' : 'no'}\t${r.why}\n`);
+    }
   } else if (command === 'only-objects' && args.length === 1) {
     const problems = notObjects(args[0]);
     if (problems.length) {
@@ -321,7 +387,7 @@ function main(argv) {
     }
     process.stdout.write(`${args[0]}: only Kubernetes objects\n`);
   } else {
-    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT | namespace DIR | only-objects DIR\n');
+    process.stderr.write('usage: manifests.mjs facts DIR | split DIR OUT | prepare DIR OUT | namespace DIR | only-objects DIR | alertmanager-selection AMS NS LABELS\n');
     process.exit(2);
   }
 }

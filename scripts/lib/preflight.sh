@@ -355,6 +355,46 @@ qy_check_secrets() {
   done <<<"$secrets"
 }
 
+# Alert routing verdicts in kube-prometheus-stack mode: the manifests carry an
+# AlertmanagerConfig but no Alertmanager of their own, so a live one must select it (its
+# alertmanagerConfigSelector and namespace selector), or alerts are never routed to a person.
+qy_check_alert_routing() {
+  local kind name labels has_config='' config_labels='' own=false
+  while IFS=$'\t' read -r kind name labels; do
+    [[ $kind == AlertmanagerConfig ]] && has_config=$name && config_labels=$labels
+    [[ $kind == Alertmanager ]] && own=true
+  done < <(qy_facts object kind name labels)
+  [[ -n $has_config ]] || return 0
+  if [[ $own == true ]]; then
+    qy_verdict PASS 'alerting' "the platform's own Alertmanager loads AlertmanagerConfig ${has_config}"
+    return
+  fi
+  local ams nsjson lines
+  ams=$(mktemp) nsjson=$(mktemp)
+  if ! qy_kubectl get alertmanagers.monitoring.coreos.com -A -o json >"$ams" 2>/dev/null ||
+    ! qy_kubectl get namespace "$QY_NAMESPACE" -o json >"$nsjson" 2>/dev/null; then
+    rm -f "$ams" "$nsjson"
+    qy_verdict WARN 'alerting' "cannot list the cluster's Alertmanagers: whether one routes AlertmanagerConfig ${has_config} is unknown" "kubectl auth can-i list alertmanagers.monitoring.coreos.com -A"
+    return
+  fi
+  lines=$(qy_manifests alertmanager-selection "$ams" "$nsjson" "$config_labels") || lines=''
+  rm -f "$ams" "$nsjson"
+  local am selects why found=''
+  while IFS=$'\t' read -r am selects why; do
+    [[ -n $am ]] || continue
+    if [[ $selects == yes ]]; then
+      qy_verdict PASS 'alerting' "Alertmanager ${am} loads AlertmanagerConfig ${has_config}"
+      found=yes
+    else
+      qy_verdict WARN 'alerting' "Alertmanager ${am} ignores AlertmanagerConfig ${has_config}: ${why}" \
+        "set monitoring.stackAlertmanagerConfigLabels in config/environments.ts to labels its alertmanagerConfigSelector matches (kubectl get alertmanager -n ${am%%/*} ${am#*/} -o yaml), or widen its selectors"
+    fi
+  done <<<"$lines"
+  [[ -n $found || -n $lines ]] ||
+    qy_verdict WARN 'alerting' "no Alertmanager runs in the cluster: the platform's alerts fire but reach nobody" "install kube-prometheus-stack with its Alertmanager, or use monitoring.mode 'own'"
+  return 0
+}
+
 # All preflight checks, as verdict lines. Needs QY_FACTS, QY_ENV, QY_NAMESPACE, QY_CONTEXT.
 qy_preflight_verdicts() {
   qy_context_verdict "$QY_ENV" "$QY_CONTEXT" "${QY_FORCE_CONTEXT:-false}"
@@ -364,6 +404,7 @@ qy_preflight_verdicts() {
   qy_check_metrics_server
   qy_check_storage
   qy_check_secrets
+  qy_check_alert_routing
 }
 
 # Prints verdict lines for people; returns 1 when any is FAIL.

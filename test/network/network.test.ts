@@ -123,6 +123,10 @@ function intendedFlows(env: string, objects: K8sObject[], objectStore: 'minio' |
     'prometheus -> grafana:3000',
     'prometheus -> prometheus:9090',
     'prometheus -> kube-state-metrics:8080',
+    // Alerts to Alertmanager, and its scrape, on the same port; it delivers to the receivers
+    // (public endpoints by default: alerting.egress).
+    'prometheus -> alertmanager:9093',
+    'alertmanager -> internet:443',
     // Service discovery and kube-state-metrics' watches: the API server's address is
     // cluster-specific (network.kubernetesApi), so by default any address on 443/6443.
     'prometheus -> internet:443',
@@ -137,6 +141,10 @@ function intendedFlows(env: string, objects: K8sObject[], objectStore: 'minio' |
     flows.splice(flows.indexOf('milvus -> minio:9000'), 1);
     flows.splice(flows.indexOf('prometheus -> minio:9000'), 1);
     flows.push('milvus -> private-network:443');
+  }
+  if ((objects.find((o) => o.kind === 'Alertmanager')?.spec.replicas ?? 1) > 1) {
+    // The members gossip silences and the notification log (TCP and UDP).
+    flows.push('alertmanager -> alertmanager:9094');
   }
   if (env !== 'development' && (objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'etcd')?.spec.replicas ?? 1) > 1) {
     flows.push('etcd -> etcd:2380');
@@ -194,5 +202,8 @@ test('the pods that watch the Kubernetes API reach it only at network.kubernetes
       (rule.to ?? []).filter((peer: any) => peer.ipBlock).map((peer: any) => `${p.metadata.name} ${peer.ipBlock.cidr}:${rule.ports.map((x: any) => x.port).join(',')}`),
     ),
   );
-  expect(toCidrs.filter((f) => !f.startsWith('python-ai-')).sort()).toEqual(['kube-state-metrics-egress 172.20.0.10/32:443', 'prometheus-egress 172.20.0.10/32:443']);
+  // python-ai (the OpenAI API) and Alertmanager (the receivers) reach the internet, not the API server.
+  const watchers = toCidrs.filter((f) => !f.startsWith('python-ai-') && !f.startsWith('alertmanager-'));
+  expect(watchers.sort()).toEqual(['kube-state-metrics-egress 172.20.0.10/32:443', 'prometheus-egress 172.20.0.10/32:443']);
+  expect(toCidrs.filter((f) => f.startsWith('alertmanager-'))).toEqual(['alertmanager-egress 0.0.0.0/0:443']);
 });

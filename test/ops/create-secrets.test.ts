@@ -1,3 +1,7 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { synthesize } from '../support/synth';
 import { FakeCluster, FIXTURE_RELEASE } from './fixtures/fake-cluster';
 
 // scripts/create-secrets.sh against the fake kubectl, which keeps what it is given so that the
@@ -90,4 +94,25 @@ test('refuses production on a context that does not say prod', () => {
   const r = createSecrets();
   expect(r.status).toBe(3);
   expect(cluster.secretData('mongodb-root')).toBeUndefined();
+});
+
+test('asks only for the receiver keys the environment\'s AlertmanagerConfig reads', () => {
+  const release = join(cluster.dir, 'release');
+  mkdirSync(join(release, 'dist'), { recursive: true });
+  copyFileSync(join(FIXTURE_RELEASE, 'release.env'), join(release, 'release.env'));
+  for (const f of synthesize('production').files) writeFileSync(join(release, 'dist', f.name), f.yaml);
+  const env = {
+    QINGYU_SECRET_PYTHON_AI_SECRETS_OPENAI_API_KEY: OPENAI,
+    QINGYU_SECRET_ALERTMANAGER_RECEIVERS_PAGER_ROUTING_KEY: 'pd-routing-key',
+    QINGYU_SECRET_ALERTMANAGER_RECEIVERS_CHAT_API_SECRET: 'wecom-secret',
+    QINGYU_SECRET_ALERTMANAGER_RECEIVERS_DEADMANS_SWITCH_URL: 'https://deadman.example/ping/abc',
+  };
+  const r = cluster.run('create-secrets.sh', ['--env', 'production', '--release-dir', release], env);
+  expect(r.stderr).not.toContain('unhandled call');
+  expect(cluster.secretData('alertmanager-receivers')).toEqual({
+    'pager-routing-key': 'pd-routing-key',
+    'chat-api-secret': 'wecom-secret',
+    'deadmans-switch-url': 'https://deadman.example/ping/abc',
+  });
+  for (const value of Object.values(env)) expect(r.stdout + r.stderr).not.toContain(value);
 });

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { synthesize } from '../support/synth';
 import { FakeCluster, FIXTURE_RELEASE, lib, ROOT, verdicts } from './fixtures/fake-cluster';
 
 // Preflight verdicts, decided without a cluster: the pure functions directly, the checks
@@ -156,5 +157,54 @@ describe('preflight against a cluster', () => {
   test('fails when the ingress class is missing', () => {
     cluster.set('ingressclasses', 'traefik\n');
     expect(failures()[0].message).toBe("IngressClass 'nginx' of Ingress api does not exist");
+  });
+});
+
+describe('alert routing in kube-prometheus-stack mode', () => {
+  let cluster: FakeCluster;
+  let facts: string;
+  const stack = synthesize('production with gateway and kube-prometheus-stack');
+  const configLabels = stack.objects.find((o) => o.kind === 'AlertmanagerConfig')!.metadata.labels!;
+
+  beforeAll(() => {
+    cluster = new FakeCluster();
+    const dist = join(cluster.dir, 'dist');
+    mkdirSync(dist);
+    for (const f of stack.files) writeFileSync(join(dist, f.name), f.yaml);
+    facts = join(cluster.dir, 'facts.tsv');
+    writeFileSync(facts, spawnSync('node', [join(ROOT, 'scripts/lib/manifests.mjs'), 'facts', dist], { encoding: 'utf8' }).stdout);
+    cluster.healthy();
+    cluster.set('namespace.json', JSON.stringify({ metadata: { name: 'qingyu', labels: { 'kubernetes.io/metadata.name': 'qingyu' } } }));
+  });
+  afterAll(() => cluster.cleanup());
+
+  const routing = () => {
+    const r = cluster.bash(`QY_ENV=production QY_NAMESPACE=qingyu QY_FACTS='${facts}'; qy_check_alert_routing`);
+    expect(r.stderr).not.toContain('unhandled call');
+    return verdicts(r.stdout).map((v) => `${v.status} ${v.message}`);
+  };
+  const alertmanager = (spec: Record<string, unknown>) =>
+    JSON.stringify({ items: [{ metadata: { name: 'kube-prometheus-stack-alertmanager', namespace: 'monitoring' }, spec }] });
+
+  test('passes when the stack\'s Alertmanager selects the AlertmanagerConfig', () => {
+    cluster.set('alertmanagers', alertmanager({ alertmanagerConfigSelector: { matchLabels: configLabels }, alertmanagerConfigNamespaceSelector: {} }));
+    expect(routing()).toEqual(['PASS Alertmanager monitoring/kube-prometheus-stack-alertmanager loads AlertmanagerConfig qingyu']);
+  });
+
+  test.each([
+    ['selects other labels', { alertmanagerConfigSelector: { matchLabels: { team: 'infra' } }, alertmanagerConfigNamespaceSelector: {} }, 'does not match the labels'],
+    ['has no selector', {}, 'has no alertmanagerConfigSelector'],
+    ['reads only its own namespace', { alertmanagerConfigSelector: {} }, 'reads only its own namespace monitoring'],
+    ['selects other namespaces', { alertmanagerConfigSelector: {}, alertmanagerConfigNamespaceSelector: { matchLabels: { alerts: 'on' } } }, 'does not match namespace qingyu'],
+  ])('warns, with the reason, when the stack\'s Alertmanager %s', (_case, spec, why) => {
+    cluster.set('alertmanagers', alertmanager(spec));
+    const [verdict] = routing();
+    expect(verdict).toMatch(/^WARN Alertmanager monitoring\/kube-prometheus-stack-alertmanager ignores AlertmanagerConfig qingyu: /);
+    expect(verdict).toContain(why);
+  });
+
+  test('warns when no Alertmanager runs at all', () => {
+    cluster.remove('alertmanagers');
+    expect(routing()).toEqual(['WARN no Alertmanager runs in the cluster: the platform\'s alerts fire but reach nobody']);
   });
 });

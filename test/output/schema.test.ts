@@ -24,8 +24,10 @@ describe.each(ALL_OUTPUTS)('%s', (env) => {
     expect(() => modelFor(o).validate()).not.toThrow();
   });
 
-  test('uses only stable API versions', () => {
-    expect(objects.filter((o) => /(alpha|beta)\d*$/.test(o.apiVersion)).map((o) => `${o.apiVersion} ${o.kind}`)).toEqual([]);
+  test('uses only stable API versions, but for the AlertmanagerConfig', () => {
+    // The operator's CRD serves AlertmanagerConfig as v1alpha1 only (v1beta1 needs its conversion webhook).
+    const unstable = objects.filter((o) => /(alpha|beta)\d*$/.test(o.apiVersion)).map((o) => `${o.apiVersion} ${o.kind}`);
+    expect(unstable.filter((v) => v !== 'monitoring.coreos.com/v1alpha1 AlertmanagerConfig')).toEqual([]);
   });
 });
 
