@@ -15,6 +15,7 @@ export default tseslint.config(
       '@stylistic/max-len': ['error', {
         code: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true,
       }],
+      '@stylistic/comma-spacing': 'error',
       'simple-import-sort/imports': 'error',
       'simple-import-sort/exports': 'error',
       eqeqeq: ['error', 'always'],

@@ -9,7 +9,8 @@ import { NamespaceChart } from './charts/namespace/namespace-chart';
 import { NetworkChart } from './charts/network/network-chart';
 import { RedisChart } from './charts/redis/redis-chart';
 import { loadConfig, PlatformConfig } from './config';
-import { reportAndExit } from './lib/errors';
+import { backupTarget } from './lib/backup';
+import { fromSettings, reportAndExit } from './lib/errors';
 
 /**
  * Composes the whole platform for one environment into `app`: one chart per deployable unit,
@@ -35,8 +36,13 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
   });
   const edge = new EdgeChart(app, 'edge', { config, apps: apps.apps });
 
+  // Every store backs up to the environment's target; each backup's RPO is watched.
+  const target = fromSettings(`config ${config.environment}.backup.target`, () => backupTarget(config.backup.target, milvus.minio?.endpoint('api')));
+  const backups = [mongodb.backUp(target), redis.backUp(target), ...milvus.backUp(target)];
+
   monitoring.scrape(mongodb.replicaSet, redis.redis, milvus.etcd, ...(milvus.minio ? [milvus.minio] : []), milvus.milvus, ...apps.services);
   monitoring.watchApis(...apps.services);
+  monitoring.watchSchedules(...backups);
 
   // Last to be built: it derives the NetworkPolicies from every connection made above.
   const network = new NetworkChart(app, 'network', { config });

@@ -70,6 +70,8 @@ const productionMongoDb: MongoDbConfig = {
   storage: { sizeGiB: 50 },
   resources: resources([500, 2000], [2048, 4096], [128, 1024]),
   exporter: { image: IMAGES.mongodbExporter, resources: resources([50, 200], [64, 128], [16, 64]) },
+  // Every 6 hours; a bad migration costs at most that (and the alert fires an hour later).
+  backup: { schedule: '15 */6 * * *', retentionDays: 14, rpoMinutes: 420, rtoMinutes: 60 },
 };
 
 const productionRedis: RedisConfig = {
@@ -78,6 +80,8 @@ const productionRedis: RedisConfig = {
   resources: resources([250, 1000], [1024, 2048], [64, 512]),
   maxMemoryMiB: 1536,
   exporter: { image: IMAGES.redisExporter, resources: resources([50, 200], [32, 64], [16, 64]) },
+  // Sessions: hourly.
+  backup: { schedule: '45 * * * *', retentionDays: 7, rpoMinutes: 120, rtoMinutes: 15 },
 };
 
 /** The design's in-cluster object store; `milvus.objectStorage` may name an external `s3` store instead. */
@@ -100,8 +104,13 @@ const productionMilvus: MilvusConfig = {
     storage: { sizeGiB: 10 },
     resources: resources([100, 1000], [256, 1024], [64, 512]),
     quotaBackendBytes: 4 * 1024 ** 3,
+    backup: { schedule: '30 * * * *', retentionDays: 7, rpoMinutes: 120, rtoMinutes: 20 },
+    // Sundays at 04:00, when Milvus is quietest: defragmentation pauses writes for seconds.
+    defragSchedule: '0 4 * * 0',
   },
   objectStorage: productionMinio,
+  // Nightly: the bucket copy is the large part (hours for large collections, within gc dropTolerance).
+  backup: { schedule: '0 3 * * *', retentionDays: 14, rpoMinutes: 1560, rtoMinutes: 120 },
 };
 
 const productionMonitoring: MonitoringConfig = {
@@ -154,6 +163,24 @@ const productionMonitoring: MonitoringConfig = {
   },
 };
 
+/** Backups leave the cluster: an S3-compatible bucket in another region, its key in `backup-target`. */
+const productionBackup = (prefix: string): PlatformConfig['backup'] => ({
+  target: {
+    type: 's3',
+    endpoint: 'oss-cn-shanghai.aliyuncs.com',
+    port: 443,
+    region: 'cn-shanghai',
+    bucket: 'qingyu-backups',
+    prefix,
+    tls: true,
+    cidrs: ['0.0.0.0/0'],
+    except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
+  },
+  image: IMAGES.restic,
+  clientImage: IMAGES.minioClient,
+  resources: resources([100, 1000], [128, 512], [64, 512]),
+});
+
 const production: PlatformConfig = {
   environment: 'production',
   namespace: 'qingyu',
@@ -184,7 +211,12 @@ const production: PlatformConfig = {
     egressExceptCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
     kubernetesApi: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
   },
+  backup: productionBackup('production'),
 };
+
+/** Once a day, kept `retentionDays`: the RPO is a day and an hour. */
+const daily = (schedule: string, retentionDays: number): PlatformConfig['mongodb']['backup'] =>
+  ({ schedule, retentionDays, rpoMinutes: 25 * 60, rtoMinutes: 60 });
 
 const staging: PlatformConfig = {
   ...production,
@@ -194,12 +226,14 @@ const staging: PlatformConfig = {
     'go-backend': { ...productionGoBackend, replicas: 2, maxReplicas: 4 },
     'python-ai': { ...productionPythonAi, replicas: 2, maxReplicas: 4 },
   },
-  mongodb: { ...productionMongoDb, storage: { sizeGiB: 20 } },
-  redis: { ...productionRedis, storage: { sizeGiB: 5 } },
+  mongodb: { ...productionMongoDb, storage: { sizeGiB: 20 }, backup: daily('15 2 * * *', 7) },
+  redis: { ...productionRedis, storage: { sizeGiB: 5 }, backup: daily('30 2 * * *', 7) },
   milvus: {
     ...productionMilvus,
     storage: { sizeGiB: 20 },
+    etcd: { ...productionMilvus.etcd, backup: daily('45 2 * * *', 7) },
     objectStorage: { ...productionMinio, storage: { sizeGiB: 50 } },
+    backup: daily('0 3 * * *', 7),
   },
   edge: { ...production.edge, host: 'api.staging.qingyu.com', tlsSecretName: 'api-staging-qingyu-com-tls' },
   monitoring: {
@@ -213,6 +247,7 @@ const staging: PlatformConfig = {
       routes: { critical: ['chat'], warning: ['chat'] },
     },
   },
+  backup: productionBackup('staging'),
 };
 
 const small = resources([50, 500], [128, 512], [32, 512]);
@@ -245,6 +280,7 @@ const development: PlatformConfig = {
     storage: { sizeGiB: 5 },
     resources: resources([100, 1000], [256, 1024], [32, 512]),
     exporter: { ...productionMongoDb.exporter, resources: resources([10, 100], [32, 64], [16, 64]) },
+    backup: daily('15 2 * * *', 3),
   },
   redis: {
     ...productionRedis,
@@ -252,13 +288,15 @@ const development: PlatformConfig = {
     resources: resources([50, 250], [128, 256], [16, 128]),
     maxMemoryMiB: 192,
     exporter: { ...productionRedis.exporter, resources: resources([10, 100], [16, 64], [16, 64]) },
+    backup: daily('30 2 * * *', 3),
   },
   milvus: {
     ...productionMilvus,
     storage: { sizeGiB: 5 },
     resources: resources([200, 2000], [1024, 4096], [64, 2048]),
-    etcd: { ...productionMilvus.etcd, storage: { sizeGiB: 2 }, quotaBackendBytes: 2 ** 30, resources: small },
+    etcd: { ...productionMilvus.etcd, storage: { sizeGiB: 2 }, quotaBackendBytes: 2 ** 30, resources: small, backup: daily('45 2 * * *', 3) },
     objectStorage: { ...productionMinio, storage: { sizeGiB: 5 }, resources: small },
+    backup: daily('0 3 * * *', 3),
   },
   edge: {
     ...production.edge,
@@ -285,6 +323,9 @@ const development: PlatformConfig = {
       repeatIntervalHours: { critical: 4, warning: 24 },
     },
   },
+  // The in-cluster MinIO: enough to exercise the backup Jobs and restore.sh, but not a backup
+  // (README "Recovery"): it is lost with the cluster.
+  backup: { ...productionBackup('development'), target: { type: 'in-cluster-minio', bucket: 'backups', prefix: 'development' } },
 };
 
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, PlatformConfig>> = {

@@ -29,5 +29,7 @@ export const IMAGES = {
   // v0.34.2 (2026-10-29): the 0.34 line with its two [SECURITY] fixes, before 0.35's breaking changes.
   alertmanager: image('quay.io/prometheus/alertmanager', 'v0.34.2'),
   grafana: image('grafana/grafana', '12.4.11'),
+  // restic 0.19.1 (2026-07-05): encrypted, deduplicated backups to S3; the project's own image.
+  restic: image('ghcr.io/restic/restic', '0.19.1'),
   kubeStateMetrics: image('registry.k8s.io/kube-state-metrics/kube-state-metrics', 'v2.20.0'),
 } as const;

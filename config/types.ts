@@ -8,6 +8,8 @@
 
 import type { AlertingConfig } from '../charts/monitoring/alert-routing';
 export type { AlertingConfig, ReceiverRole } from '../charts/monitoring/alert-routing';
+import type { BackupSchedule, BackupSettings } from '../lib/backup';
+export type { BackupSchedule, BackupSettings, BackupTargetConfig } from '../lib/backup';
 import { ImageRef, ResourceSpec, StorageSpec } from '../lib/pod';
 
 export type { ImageRef, ResourceSpec, StorageSpec };
@@ -55,6 +57,8 @@ export interface MongoDbConfig {
   readonly storage: StorageSpec;
   readonly resources: ResourceSpec;
   readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
+  /** `mongodump --oplog` from a secondary: a point-in-time consistent dump of the whole set. */
+  readonly backup: BackupSchedule;
 }
 
 export interface RedisConfig {
@@ -64,6 +68,8 @@ export interface RedisConfig {
   /** `maxmemory`; keep it below the memory limit so copy-on-write during rewrites fits. */
   readonly maxMemoryMiB: number;
   readonly exporter: { readonly image: ImageRef; readonly resources: ResourceSpec };
+  /** `redis-cli --rdb`: a snapshot of every key (the sessions). */
+  readonly backup: BackupSchedule;
 }
 
 export interface EtcdConfig {
@@ -73,6 +79,10 @@ export interface EtcdConfig {
   readonly storage: StorageSpec;
   readonly resources: ResourceSpec;
   readonly quotaBackendBytes: number;
+  /** `etcdctl snapshot save`: Milvus's metadata alone (restores metadata when the segments are intact). */
+  readonly backup: BackupSchedule;
+  /** When every member is defragmented (returns the space compaction freed; writes pause briefly). */
+  readonly defragSchedule: string;
 }
 
 /** `milvus.objectStorage.type: 'minio'`: the platform's own single-drive MinIO, the design's default. */
@@ -119,6 +129,12 @@ export interface MilvusConfig {
   readonly etcd: EtcdConfig;
   /** Where Milvus keeps its segments and indexes: in-cluster MinIO (`minio`) or an external `s3` store. */
   readonly objectStorage: ObjectStorageConfig;
+  /**
+   * A consistent pair: an etcd snapshot, then a copy of the bucket (segments are immutable, and
+   * Milvus deletes dropped ones only after `dataCoord.gc.dropTolerance`, so every segment the
+   * snapshot names is still there when the copy reads it).
+   */
+  readonly backup: BackupSchedule;
 }
 
 export interface EdgeConfig {
@@ -231,4 +247,6 @@ export interface PlatformConfig {
   readonly edge: EdgeConfig;
   readonly monitoring: MonitoringConfig;
   readonly network: NetworkConfig;
+  /** Where the stores' backups go, and the tool that writes them (README "Recovery"). */
+  readonly backup: BackupSettings;
 }

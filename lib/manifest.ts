@@ -65,6 +65,11 @@ export interface PodSet {
 
 const TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
 
+/** The claims a pod's generic ephemeral volumes make (one PVC per pod, gone with the pod). */
+function ephemeralClaims(spec: any): any[] {
+  return (spec?.volumes ?? []).filter((v: any) => v.ephemeral?.volumeClaimTemplate).map((v: any) => v.ephemeral.volumeClaimTemplate);
+}
+
 /** The HPA that scales `workload`, if any. */
 export function autoscalerOf(objects: readonly K8sObject[], workload: K8sObject): K8sObject | undefined {
   return objects.find((h) => h.kind === 'HorizontalPodAutoscaler'
@@ -137,7 +142,7 @@ export function podSets(objects: readonly K8sObject[]): PodSet[] {
         madeBy: 'controller',
         labels: o.spec.template.metadata?.labels ?? {},
         spec: o.spec.template.spec,
-        claims: o.kind === 'StatefulSet' ? o.spec.volumeClaimTemplates ?? [] : [],
+        claims: [...(o.kind === 'StatefulSet' ? o.spec.volumeClaimTemplates ?? [] : []), ...ephemeralClaims(o.spec.template.spec)],
         replicas: {
           min: hpa ? hpa.spec.minReplicas ?? 1 : fixed,
           max: hpa ? hpa.spec.maxReplicas : fixed,
@@ -154,7 +159,7 @@ export function podSets(objects: readonly K8sObject[]): PodSet[] {
         madeBy: 'controller',
         labels: job.template.metadata?.labels ?? {},
         spec: job.template.spec,
-        claims: [],
+        claims: ephemeralClaims(job.template.spec),
         replicas: { min: 0, max: runs * (job.parallelism ?? 1), surge: 0 },
       });
     } else if (o.kind in OPERATOR_WORKLOADS && o.apiVersion?.startsWith('monitoring.coreos.com/')) {

@@ -71,6 +71,16 @@ export const SECRETS = {
     emailPassword: { key: 'email-password', source: 'prompt', description: 'SMTP password of the alert mail account' },
     deadmansSwitchUrl: { key: 'deadmans-switch-url', source: 'prompt', description: "URL of the dead man's switch check that the Watchdog pings" },
   }),
+  mongodbBackup: secret('mongodb-backup', 'MongoDB user of the backup Job (the built-in backup role: read everything, and the oplog)', {
+    username: { key: 'username', source: 'fixed', value: 'backup', description: 'backup user name' },
+    password: { key: 'password', source: 'random', description: 'backup password' },
+  }),
+  backupTarget: secret('backup-target', 'The backup target: the S3 access key of the backup bucket, and the restic repository password', {
+    accessKeyId: { key: 'access-key-id', source: 'prompt', description: 'S3 access key ID, scoped to the backup bucket (s3 targets only)' },
+    secretAccessKey: { key: 'secret-access-key', source: 'prompt', description: 'S3 secret access key (s3 targets only)' },
+    // Without it no backup can be read: keep a copy outside the cluster (README "Recovery").
+    resticPassword: { key: 'restic-password', source: 'random', description: 'encryption password of every restic repository' },
+  }),
   grafana: secret('grafana-admin', 'Grafana administrator', {
     adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },

@@ -63,6 +63,8 @@ export interface StatefulStoreProps extends ComponentProps {
 export class StatefulStore extends Component {
   public readonly replicas: number;
   public readonly ports: Readonly<Record<string, number>>;
+  /** The user its pods run as (who owns the files on its volumes). */
+  public readonly runAs: StatefulStoreProps['runAs'];
   public readonly serviceName: string;
   public readonly headlessServiceName: string;
   public readonly terminationGracePeriodSeconds: number;
@@ -82,6 +84,7 @@ export class StatefulStore extends Component {
     this.chart = PlatformChart.of(this);
     this.replicas = props.replicas;
     this.ports = props.ports;
+    this.runAs = props.runAs;
     this.serviceName = props.name;
     this.headlessServiceName = `${props.name}-headless`;
     this.terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? 60;

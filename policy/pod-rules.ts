@@ -29,6 +29,9 @@ export function perContainer(objects: readonly K8sObject[], test: (c: any, pod: 
   return out;
 }
 
+/** Kinds whose pods run to completion. */
+const RUN_TO_COMPLETION = new Set(['Job', 'CronJob']);
+
 export const POD_RULES: readonly Rule[] = [
   {
     id: 'run-as-non-root',
@@ -121,7 +124,9 @@ export const POD_RULES: readonly Rule[] = [
     protects: 'traffic sent to pods that cannot serve, and hung processes never restarted',
     source: 'kube-score pod-probes, pod-probes-identical; kube-linter no-readiness-probe/no-liveness-probe; Polaris; CKV_K8S_8/9',
     fix: 'give every long-running container a readiness and a liveness probe, and make them differ',
-    check: (objects) => perContainer(objects, (c) => {
+    // Run-to-completion pods (Jobs, CronJobs) serve nothing and end on their own: no probes.
+    check: (objects) => perContainer(objects, (c, pod) => {
+      if (RUN_TO_COMPLETION.has(pod.owner.kind)) return undefined;
       if (!c.readinessProbe) return 'has no readinessProbe';
       if (!c.livenessProbe) return 'has no livenessProbe';
       // Like kube-score, compare what the probes test, not their timing.

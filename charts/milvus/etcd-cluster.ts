@@ -71,6 +71,15 @@ export class EtcdCluster extends StatefulStore {
   public readonly autoCompactionRetention: number;
   public readonly snapshotCount: number;
   public readonly quotaBackendBytes: number;
+  /**
+   * `etcdutl snapshot restore` flags that rebuild member 0's data directory as this cluster's
+   * (its name, peers and token): a single-member cluster restores from one snapshot.
+   */
+  public readonly restoreFlags: readonly string[];
+  /** Where the members' volume is mounted. */
+  public readonly dataMount = DATA_MOUNT;
+  /** The data directory inside it. */
+  public readonly dataDir = DATA_DIR;
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     const name = props.name ?? 'etcd';
@@ -97,6 +106,14 @@ export class EtcdCluster extends StatefulStore {
 
     const peerUrl = (member: string) => `http://${member}.${this.headlessHost}:${ETCD_PORTS.peer}`;
     const initialCluster = Array.from({ length: props.replicas }, (_, i) => `${name}-${i}=${peerUrl(`${name}-${i}`)}`).join(',');
+    const token = `${name}-${PlatformChart.of(this).platform.namespace}`;
+    this.restoreFlags = [
+      `--name=${name}-0`,
+      `--initial-cluster=${initialCluster}`,
+      `--initial-cluster-token=${token}`,
+      `--initial-advertise-peer-urls=${peerUrl(`${name}-0`)}`,
+      `--data-dir=${DATA_DIR}`,
+    ];
     const health = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) =>
       httpProbe(path, 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
 
@@ -114,7 +131,7 @@ export class EtcdCluster extends StatefulStore {
         `--initial-cluster=${initialCluster}`,
         '--initial-cluster-state=new',
         // Unique per installation, so members of another namespace's cluster are refused.
-        `--initial-cluster-token=${name}-${PlatformChart.of(this).platform.namespace}`,
+        `--initial-cluster-token=${token}`,
         `--listen-metrics-urls=http://0.0.0.0:${ETCD_PORTS.metrics}`,
         '--auto-compaction-mode=revision',
         `--auto-compaction-retention=${autoCompactionRetention}`,

@@ -1,10 +1,15 @@
 import { Construct } from 'constructs';
 
 import { PlatformConfig } from '../../config';
+import { readAsset } from '../../lib/assets';
+import { BackupJob, BackupStep, BackupTarget, RestorePlan } from '../../lib/backup';
+import { Endpoint } from '../../lib/component';
 import { fromSettings } from '../../lib/errors';
+import { FlowTable } from '../../lib/flows';
 import { PlatformChart } from '../../lib/platform-chart';
-import { SECRETS } from '../../lib/secrets';
+import { SecretKey, SECRETS, SecretSpec } from '../../lib/secrets';
 import { EtcdCluster } from './etcd-cluster';
+import { EtcdDefrag } from './etcd-defrag';
 import { MilvusStandalone } from './milvus-standalone';
 import { MinioStore } from './minio-store';
 
@@ -26,9 +31,13 @@ export class MilvusChart extends PlatformChart {
   public readonly minio?: MinioStore;
   /** Milvus; python-ai connects to `milvus.endpoint('grpc')`. */
   public readonly milvus: MilvusStandalone;
+  /** The scheduled defragmentation of etcd. */
+  public readonly etcdDefrag: EtcdDefrag;
+  private readonly config: PlatformConfig;
 
   constructor(scope: Construct, id: string, props: MilvusChartProps) {
     super(scope, id, { platform: props.config });
+    this.config = props.config;
     const settings = `config ${props.config.environment}.milvus`;
     const config = props.config.milvus;
     const os = config.objectStorage;
@@ -46,5 +55,127 @@ export class MilvusChart extends PlatformChart {
         ? { kind: 'minio', minio: this.minio!, clientImage: os.clientImage }
         : { kind: 's3', ...os, credentials: SECRETS.objectStore },
     }));
+    this.etcdDefrag = fromSettings(`${settings}.etcd.defragSchedule`, () => new EtcdDefrag(this, 'etcd-defrag', {
+      etcd: this.etcd,
+      image: config.etcd.image,
+      schedule: config.etcd.defragSchedule,
+      timeZone: props.config.timeZone,
+      resources: props.config.backup.resources,
+    }));
+  }
+
+  /**
+   * The scheduled backups: etcd's snapshot alone (often: the metadata, for an etcd loss with the
+   * segments intact), and Milvus as a consistent pair (nightly: the snapshot, then a copy of the
+   * bucket). milvus-backup was the first choice, but no release restores into Milvus 2.3 (its
+   * README: backups from 2.2, restores to 2.4 and later); it is the way to migrate off 2.3.
+   */
+  public backUp(target: BackupTarget): BackupJob[] {
+    const c = this.config;
+    const settings = `config ${c.environment}.milvus`;
+    const etcd = this.etcd.endpoint('client');
+    const snapshot: BackupStep = {
+      name: 'etcd-snapshot',
+      image: c.milvus.etcd.image,
+      resources: c.backup.resources,
+      // The image is distroless: etcdctl itself, no shell.
+      command: ['/usr/local/bin/etcdctl', `--endpoints=http://${etcd.address}`, 'snapshot', 'save', '/scratch/etcd.db'],
+    };
+    const stops = ['tier=app', `statefulset/${this.milvus.statefulSet.name}`, `statefulset/${this.etcd.statefulSet.name}`];
+    const etcdRestore: Pick<RestorePlan, 'claims' | 'runAs' | 'steps' | 'unsupported'> = {
+      claims: { [`data-${this.etcd.statefulSet.name}-0`]: this.etcd.dataMount },
+      runAs: this.etcd.runAs,
+      steps: [
+        { name: 'aside', like: 'upload', command: ['/bin/sh', '/scripts/restore-aside.sh', this.etcd.dataDir] },
+        { name: 'etcd', like: 'etcd-snapshot', command: ['/usr/local/bin/etcdutl', 'snapshot', 'restore', '/scratch/restore/etcd.db', ...this.etcd.restoreFlags] },
+      ],
+      ...(this.etcd.replicas > 1
+        ? { unsupported: `etcd has ${this.etcd.replicas} members: restore each member from the snapshot by hand (etcd's disaster-recovery guide); restore.sh restores a single member` }
+        : {}),
+    };
+    const etcdJob = fromSettings(`${settings}.etcd.backup`, () => new BackupJob(this, 'etcd-backup', {
+      store: 'etcd',
+      schedule: c.milvus.etcd.backup,
+      timeZone: c.timeZone,
+      settings: c.backup,
+      target,
+      steps: [snapshot],
+      scripts: { 'restore-aside.sh': readAsset('charts/milvus/assets/restore-aside.sh') },
+      scratchGiB: Math.max(1, Math.ceil(this.etcd.quotaBackendBytes / 1024 ** 3)),
+      storageClassName: c.milvus.etcd.storage.storageClassName,
+      restore: { stops, ...etcdRestore },
+    }));
+    etcdJob.connect(etcd, 'backup dump');
+
+    const bucket = this.bucketAccess();
+    const milvusJob = fromSettings(`${settings}.backup`, () => new BackupJob(this, 'milvus-backup', {
+      store: 'milvus',
+      schedule: c.milvus.backup,
+      timeZone: c.timeZone,
+      settings: c.backup,
+      target,
+      steps: [snapshot, {
+        name: 'bucket',
+        image: c.backup.clientImage,
+        resources: c.backup.resources,
+        command: ['/bin/sh', '/scripts/backup-bucket.sh'],
+        env: [...bucket.env, { name: 'MC_CONFIG_DIR', value: '/tmp/.mc' }],
+        volumeMounts: [{ name: 'bucket-credentials', mountPath: '/secrets/bucket', readOnly: true }],
+      }],
+      volumes: [bucket.credentials],
+      scripts: {
+        'backup-bucket.sh': readAsset('charts/milvus/assets/backup-bucket.sh'),
+        'restore-bucket.sh': readAsset('charts/milvus/assets/restore-bucket.sh'),
+        'restore-aside.sh': readAsset('charts/milvus/assets/restore-aside.sh'),
+      },
+      scratchGiB: bucket.sizeGiB + Math.max(1, Math.ceil(this.etcd.quotaBackendBytes / 1024 ** 3)),
+      storageClassName: c.milvus.storage.storageClassName,
+      // Milvus and etcd stopped; etcd's data directory rebuilt from the snapshot, the bucket made
+      // the copy's (the object store keeps running).
+      activeDeadlineSeconds: 6 * 3600,
+      restore: {
+        stops,
+        ...etcdRestore,
+        steps: [...etcdRestore.steps, { name: 'bucket', like: 'bucket', command: ['/bin/sh', '/scripts/restore-bucket.sh'] }],
+      },
+    }));
+    milvusJob.connect(etcd, 'backup dump');
+    bucket.connect(milvusJob);
+    return [etcdJob, milvusJob];
+  }
+
+  /** How the bucket copy reaches Milvus's object store: the in-cluster MinIO, or the external S3 endpoint. */
+  private bucketAccess(): { env: any[]; credentials: any; sizeGiB: number; connect: (job: BackupJob) => void } {
+    const os = this.config.milvus.objectStorage;
+    const credentials = (secret: SecretSpec, accessKey: SecretKey, secretKey: SecretKey) => ({
+      name: 'bucket-credentials',
+      secret: {
+        secretName: secret.name,
+        items: [{ key: accessKey.key, path: 'access-key' }, { key: secretKey.key, path: 'secret-key' }],
+        defaultMode: 0o440,
+      },
+    });
+    if (os.type === 'minio') {
+      const api: Endpoint = this.minio!.endpoint('api');
+      return {
+        env: [{ name: 'S3_URL', value: `http://${api.address}` }, { name: 'S3_BUCKET', value: os.bucket }],
+        credentials: credentials(SECRETS.minio, SECRETS.minio.keys.rootUser, SECRETS.minio.keys.rootPassword),
+        sizeGiB: os.storage.sizeGiB,
+        connect: (job) => job.connect(api, 'backup of the bucket'),
+      };
+    }
+    return {
+      env: [{ name: 'S3_URL', value: `${os.tls ? 'https' : 'http'}://${os.endpoint}:${os.port}` }, { name: 'S3_BUCKET', value: os.bucket }],
+      credentials: credentials(SECRETS.objectStore, SECRETS.objectStore.keys.accessKeyId, SECRETS.objectStore.keys.secretAccessKey),
+      // The external bucket is not sized here: a copy as large as Milvus's own volume.
+      sizeGiB: this.config.milvus.storage.sizeGiB,
+      connect: (job) => FlowTable.of(job).add({
+        from: job.peer,
+        to: { kind: 'cidr', cidrs: os.cidrs, except: [], description: `S3 endpoint ${os.endpoint}` },
+        port: os.port,
+        protocol: 'TCP',
+        purpose: 'backup of the bucket',
+      }),
+    };
   }
 }

@@ -8,7 +8,7 @@ import { Endpoint } from '../../lib/component';
 import { PropError } from '../../lib/errors';
 import { FlowTable } from '../../lib/flows';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef,SECRETS } from '../../lib/secrets';
+import { secretKeyRef, SECRETS } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 import { MinioStore } from './minio-store';
 

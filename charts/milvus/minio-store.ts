@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec } from '../../lib/pod';
-import { secretKeyRef,SECRETS } from '../../lib/secrets';
+import { secretKeyRef, SECRETS } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 /** The S3 API port; it also serves the health checks and the Prometheus metrics. */

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef,SECRETS, SecretSpec } from '../../lib/secrets';
+import { secretKeyRef, SECRETS, SecretSpec } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;
@@ -281,6 +281,7 @@ export class MongoReplicaSet extends StatefulStore {
             { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
             { secret: credentialItems(SECRETS.mongodbApp, 'app/') },
             { secret: credentialItems(SECRETS.mongodbMetrics, 'metrics/') },
+            { secret: credentialItems(SECRETS.mongodbBackup, 'backup/') },
           ],
         },
       },

@@ -85,12 +85,16 @@ export interface Inhibition {
   readonly why: string;
 }
 
-/** Equality matchers, or regular-expression ones for values with `|`, in the CRD's form. */
-function matchers<T>(labels: Readonly<Record<string, string>>, equal: T, regex: T): Array<{ name: string; value: string; matchType: T }> {
-  return Object.entries(labels).map(([name, value]) => ({ name, value, matchType: value.includes('|') ? regex : equal }));
+/**
+ * Equality matchers, or regular-expression ones for values with `|`, in the CRD's form. An
+ * equality matcher leaves `matchType` out (equality is the CRD's meaning of none): a bare `=` in
+ * YAML is YAML 1.1's `value` tag, which PyYAML-based tools (checkov) cannot load.
+ */
+function matchers<T>(labels: Readonly<Record<string, string>>, regex: T): Array<{ name: string; value: string; matchType?: T }> {
+  return Object.entries(labels).map(([name, value]) => (value.includes('|') ? { name, value, matchType: regex } : { name, value }));
 }
 /** Matchers of the nested routes, which the CRD passes through as written. */
-const routeMatchers = (labels: Readonly<Record<string, string>>) => matchers(labels, '=', '=~');
+const routeMatchers = (labels: Readonly<Record<string, string>>) => matchers(labels, '=~');
 
 const secret = (key: { key: string }) => ({ name: SECRETS.alertmanagerReceivers.name, key: key.key });
 const keys = SECRETS.alertmanagerReceivers.keys;
@@ -193,8 +197,8 @@ export function alertmanagerConfigSpec(config: AlertingConfig, inhibitions: read
     },
     receivers: receivers(config.receivers),
     inhibitRules: inhibitions.map((i) => ({
-      sourceMatch: matchers(i.source, SourceMatchType.VALUE_EQUALS, SourceMatchType.VALUE_EQUAL_TILDE),
-      targetMatch: matchers(i.target, TargetMatchType.VALUE_EQUALS, TargetMatchType.VALUE_EQUAL_TILDE),
+      sourceMatch: matchers(i.source, SourceMatchType.VALUE_EQUAL_TILDE),
+      targetMatch: matchers(i.target, TargetMatchType.VALUE_EQUAL_TILDE),
       equal: [...i.equal],
     })),
   };

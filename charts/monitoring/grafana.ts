@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { Component, Endpoint } from '../../lib/component';
 import { metricsService } from '../../lib/metrics';
 import { checkStorage, container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef,SECRETS } from '../../lib/secrets';
+import { secretKeyRef, SECRETS } from '../../lib/secrets';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 
 const k8s = kplus.k8s;

@@ -28,6 +28,12 @@ export const OWN_ALERTMANAGER_CONFIG_LABELS: Readonly<Record<string, string>> = 
 /** The label Grafana's dashboard sidecar (kube-prometheus-stack) looks for. */
 export const DASHBOARD_LABEL = { grafana_dashboard: '1' } as const;
 
+/** A CronJob with a window to succeed in (a BackupJob: its CronJob and its RPO). */
+export interface Scheduled {
+  readonly cronJob: { readonly name: string };
+  readonly schedule: { readonly rpoMinutes: number };
+}
+
 /** An HTTP API the alerts and dashboards watch: an app whose metrics Service is its `job`. */
 export interface HttpApi extends Component {
   /** Serves long-lived streams, so no latency alert. */
@@ -197,8 +203,8 @@ export class MonitoringChart extends PlatformChart {
    * CronJobs that must succeed within their window (the backups, whose window is their RPO):
    * each gets an alert when its last success is older, or when it never succeeded.
    */
-  public watchSchedules(...jobs: ScheduledJob[]): void {
-    this.scheduledJobs.push(...jobs);
+  public watchSchedules(...jobs: ReadonlyArray<Scheduled>): void {
+    this.scheduledJobs.push(...jobs.map((j) => ({ cronJob: j.cronJob.name, maxAgeMinutes: j.schedule.rpoMinutes })));
   }
 
   /** The HTTP APIs: error-rate and latency alerts, and the API panels of the dashboards. */

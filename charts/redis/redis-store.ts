@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef,SECRETS } from '../../lib/secrets';
+import { secretKeyRef, SECRETS } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;

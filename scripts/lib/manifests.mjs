@@ -185,15 +185,16 @@ function secretKeySelectors(value) {
   return Object.values(value).flatMap(secretKeySelectors);
 }
 
-/** The storage classes the PVCs and PVC templates ask for ('' when they use the default class). */
+/** The storage classes the PVCs, PVC templates and ephemeral claims ask for ('' when they use the default class). */
 export function storageClassUses(objects) {
   const uses = [];
   for (const o of objects) {
-    const user = `${o.kind}/${o.metadata?.name}`;
-    if (o.kind === 'PersistentVolumeClaim') uses.push({ storageClass: o.spec?.storageClassName ?? '', user: `${user}` });
-    for (const t of o.kind === 'StatefulSet' ? (o.spec?.volumeClaimTemplates ?? []) : []) {
-      uses.push({ storageClass: t.spec?.storageClassName ?? '', user: `${user} (${t.metadata?.name})` });
-    }
+    if (o.kind === 'PersistentVolumeClaim') uses.push({ storageClass: o.spec?.storageClassName ?? '', user: `${o.kind}/${o.metadata?.name}` });
+  }
+  for (const set of manifest.podSets(objects)) {
+    const user = `${set.owner.kind}/${set.owner.metadata?.name}`;
+    const kind = set.madeBy === 'operator' ? 'storage' : 'ephemeral';
+    for (const t of set.claims) uses.push({ storageClass: t.spec?.storageClassName ?? '', user: `${user} (${t.metadata?.name ?? kind})` });
   }
   return uses;
 }

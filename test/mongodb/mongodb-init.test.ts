@@ -26,7 +26,7 @@ function primaryState(overrides: Record<string, unknown> = {}) {
     localhostException: false,
     rootAuthenticated: true,
     configMembers: THREE,
-    users: { app: true, metrics: true },
+    users: { app: true, metrics: true, backup: true },
     ...overrides,
   };
 }
@@ -129,9 +129,11 @@ describe('decide: users', () => {
       .toMatchObject({ action: 'create-users', users: ['root'] });
   });
 
-  test('then the application and metrics users, as root', () => {
-    expect(decide(primaryState({ users: { app: false, metrics: false } }))).toMatchObject({ action: 'create-users', users: ['app', 'metrics'] });
-    expect(decide(primaryState({ users: { app: true, metrics: false } }))).toMatchObject({ action: 'create-users', users: ['metrics'] });
+  test('then the application, metrics and backup users, as root', () => {
+    expect(decide(primaryState({ users: { app: false, metrics: false, backup: false } })))
+      .toMatchObject({ action: 'create-users', users: ['app', 'metrics', 'backup'] });
+    expect(decide(primaryState({ users: { app: true, metrics: false, backup: true } }))).toMatchObject({ action: 'create-users', users: ['metrics'] });
+    expect(decide(primaryState({ users: { app: true, metrics: true, backup: false } }))).toMatchObject({ action: 'create-users', users: ['backup'] });
   });
 
   test('waits, saying why, when the root credentials of the Secret are rejected', () => {
@@ -140,7 +142,7 @@ describe('decide: users', () => {
 
   test('adds missing members before creating missing users', () => {
     const five = [0, 1, 2, 3, 4].map(host);
-    expect(decide(primaryState({ desiredMembers: five, resolvableMembers: five, users: { app: false, metrics: false } })).action).toBe('add-members');
+    expect(decide(primaryState({ desiredMembers: five, resolvableMembers: five, users: { app: false, metrics: false, backup: false } })).action).toBe('add-members');
   });
 });
 

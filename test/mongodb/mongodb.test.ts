@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 
 import { cacheSizeGB, MongoReplicaSet, MongoReplicaSetProps } from '../../charts/mongodb/mongo-replica-set';
 import { MongoDbChart } from '../../charts/mongodb/mongodb-chart';
-import { EnvironmentName,ENVIRONMENTS } from '../../config';
+import { EnvironmentName, ENVIRONMENTS } from '../../config';
 import { imageName } from '../../lib/pod';
 import { compositionError, objectsOf, scratchChart, SMALL } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
@@ -148,9 +148,9 @@ describe('authentication', () => {
     expect(container(sts, 'mongod').volumeMounts.map((m: any) => m.name)).not.toContain('keyfile-secret');
   });
 
-  test('the bootstrap reads the root, app and metrics credentials from Secret files, not the environment', () => {
+  test('the bootstrap reads the root, app, metrics and backup credentials from Secret files, not the environment', () => {
     const sources = volume('credentials').projected.sources.map((s: any) => s.secret.name);
-    expect(sources).toEqual(['mongodb-root', 'mongodb-app', 'mongodb-metrics']);
+    expect(sources).toEqual(['mongodb-root', 'mongodb-app', 'mongodb-metrics', 'mongodb-backup']);
     expect(container(sts, 'bootstrap').volumeMounts).toContainEqual({ name: 'credentials', mountPath: '/secrets', readOnly: true });
     expect(Object.keys(envOf(sts, 'bootstrap')).filter((k) => /PASSWORD/.test(k))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 
-import { AlertingConfig,alertmanagerConfigSpec } from '../../charts/monitoring/alert-routing';
+import { AlertingConfig, alertmanagerConfigSpec } from '../../charts/monitoring/alert-routing';
 import { PLATFORM_INHIBITIONS, platformAlertGroups } from '../../charts/monitoring/alert-rules';
 import { expectedAnnotations, expectedLabels, inhibitionScenarios, promtoolTests, routeCases } from '../../charts/monitoring/alert-tests';
 import { MonitoringChart } from '../../charts/monitoring/monitoring-chart';
@@ -109,7 +109,7 @@ describe.each([
 
   test('sends each severity to the configured receivers, in order, and the Watchdog first', () => {
     const [watchdog, ...routes] = spec.route.routes;
-    expect(watchdog.matchers).toEqual([{ name: 'alertname', value: 'Watchdog', matchType: '=' }]);
+    expect(watchdog.matchers).toEqual([{ name: 'alertname', value: 'Watchdog' }]);
     expect(watchdog.receiver).toBe(a.receivers.deadmansSwitch ? 'deadmans-switch' : 'none');
     const bySeverity = (s: string) => routes.filter((r: any) => r.matchers[0].value === s).map((r: any) => r.receiver);
     expect(bySeverity('critical')).toEqual(a.routes.critical);
@@ -182,7 +182,7 @@ describe('the cases verify/alerting runs, from the configuration', () => {
 
   test('a CronJob registered with watchSchedules gets its late alert', () => {
     const chart = new MonitoringChart(Testing.app(), 'monitoring', { config: production });
-    chart.watchSchedules({ cronJob: 'redis-backup', maxAgeMinutes: 90 });
+    chart.watchSchedules({ cronJob: { name: 'redis-backup' }, schedule: { rpoMinutes: 90 } });
     const late = chart.alerts.groups.flatMap((g) => g.rules).filter((r) => r.alert === 'QingyuCronJobLate');
     expect(late.map((r) => r.labels)).toEqual([{ cronjob: 'redis-backup' }]);
     expect(late[0].expr).toContain('> 5400');

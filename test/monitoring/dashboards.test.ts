@@ -1,4 +1,4 @@
-import { q,renderDashboard, row, stat, table, timeseries } from '../../charts/monitoring/grafana-dashboard';
+import { q, renderDashboard, row, stat, table, timeseries } from '../../charts/monitoring/grafana-dashboard';
 import { promqlErrors } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, K8sObject, ofKind, synthesize } from '../support/synth';
 

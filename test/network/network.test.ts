@@ -136,6 +136,15 @@ function intendedFlows(env: string, objects: K8sObject[], objectStore: 'minio' |
     'kube-state-metrics -> private-network:443',
     'kube-state-metrics -> private-network:6443',
   ];
+  // Backups: each Job reads its store and writes to the backup target (an external bucket; the
+  // in-cluster MinIO in development); Milvus's also copies its bucket; etcd's defrag talks to etcd.
+  const target = env === 'development' ? 'minio:9000' : 'internet:443';
+  flows.push(
+    'mongodb-backup -> mongodb:27017', 'redis-backup -> redis:6379', 'etcd-backup -> etcd:2379', 'milvus-backup -> etcd:2379',
+    'etcd-defrag -> etcd:2379',
+    ...['mongodb', 'redis', 'etcd', 'milvus'].map((store) => `${store}-backup -> ${target}`),
+    objectStore === 'external s3' ? 'milvus-backup -> private-network:443' : 'milvus-backup -> minio:9000',
+  );
   if (objectStore === 'external s3') {
     // No MinIO: Milvus reaches the store's network on its port, and only Milvus does.
     flows.splice(flows.indexOf('milvus -> minio:9000'), 1);
@@ -203,7 +212,7 @@ test('the pods that watch the Kubernetes API reach it only at network.kubernetes
     ),
   );
   // python-ai (the OpenAI API) and Alertmanager (the receivers) reach the internet, not the API server.
-  const watchers = toCidrs.filter((f) => !f.startsWith('python-ai-') && !f.startsWith('alertmanager-'));
+  const watchers = toCidrs.filter((f) => !f.startsWith('python-ai-') && !f.startsWith('alertmanager-') && !/^[a-z]+-backup-/.test(f));
   expect(watchers.sort()).toEqual(['kube-state-metrics-egress 172.20.0.10/32:443', 'prometheus-egress 172.20.0.10/32:443']);
   expect(toCidrs.filter((f) => f.startsWith('alertmanager-'))).toEqual(['alertmanager-egress 0.0.0.0/0:443']);
 });

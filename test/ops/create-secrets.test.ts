@@ -96,7 +96,7 @@ test('refuses production on a context that does not say prod', () => {
   expect(cluster.secretData('mongodb-root')).toBeUndefined();
 });
 
-test('asks only for the receiver keys the environment\'s AlertmanagerConfig reads', () => {
+test('asks only for the keys the environment reads: its receivers, its backup target', () => {
   const release = join(cluster.dir, 'release');
   mkdirSync(join(release, 'dist'), { recursive: true });
   copyFileSync(join(FIXTURE_RELEASE, 'release.env'), join(release, 'release.env'));
@@ -106,6 +106,8 @@ test('asks only for the receiver keys the environment\'s AlertmanagerConfig read
     QINGYU_SECRET_ALERTMANAGER_RECEIVERS_PAGER_ROUTING_KEY: 'pd-routing-key',
     QINGYU_SECRET_ALERTMANAGER_RECEIVERS_CHAT_API_SECRET: 'wecom-secret',
     QINGYU_SECRET_ALERTMANAGER_RECEIVERS_DEADMANS_SWITCH_URL: 'https://deadman.example/ping/abc',
+    QINGYU_SECRET_BACKUP_TARGET_ACCESS_KEY_ID: 'backup-key-id',
+    QINGYU_SECRET_BACKUP_TARGET_SECRET_ACCESS_KEY: 'backup-secret-key',
   };
   const r = cluster.run('create-secrets.sh', ['--env', 'production', '--release-dir', release], env);
   expect(r.stderr).not.toContain('unhandled call');
@@ -115,4 +117,8 @@ test('asks only for the receiver keys the environment\'s AlertmanagerConfig read
     'deadmans-switch-url': 'https://deadman.example/ping/abc',
   });
   for (const value of Object.values(env)) expect(r.stdout + r.stderr).not.toContain(value);
+  // The backup target: the access key as given, the restic password generated.
+  const target = cluster.secretData('backup-target')!;
+  expect(target['access-key-id']).toBe('backup-key-id');
+  expect(target['restic-password']).toMatch(/^[0-9a-f]{64}$/);
 });

@@ -84,6 +84,12 @@ const parsers = {
   },
   checkov() {
     const reports = [JSON.parse(raw)].flat();
+    // checkov skips a file its YAML parser (PyYAML, YAML 1.1) cannot load without a word, and
+    // counts no parsing error: a missing file shows only as fewer resources than objects.
+    const read = reports.reduce((n, r) => n + (r.summary?.resource_count ?? 0), 0);
+    if (read < objects.length) {
+      add('-', 'not-parsed', `checkov read ${read} resources of the ${objects.length} objects: a file did not load (PyYAML reads YAML 1.1: a bare = is a tag)`);
+    }
     for (const report of reports) {
       for (const c of report.results?.failed_checks ?? []) {
         // resource: Kind.namespace.name (names may hold dots).

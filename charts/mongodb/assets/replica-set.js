@@ -22,7 +22,7 @@
  *   RESOLVABLE_HOSTS   those of MEMBER_HOSTS that resolve in DNS right now (set by the bash loop)
  *   POD_NAME           this pod (`mongodb-2`): its ordinal picks this member's host
  *   APP_DATABASE       the database the application user may read and write
- *   CREDENTIALS_DIR    holds root/, app/ and metrics/, each with `username` and `password`
+ *   CREDENTIALS_DIR    holds root/, app/, metrics/ and backup/, each with `username` and `password`
  *                      (default /secrets; step-down needs only root/)
  *   MONGODB_PORT       the local mongod's port (default 27017)
  *   RS_MODE            `reconcile` (default) or `step-down`
@@ -46,7 +46,7 @@ const EXIT_AGAIN = 10;
  *   rootAuthenticated  true when the root credentials from the Secret were accepted
  *   peers              [{ host, reachable, hasConfig }] (observed only where it matters)
  *   configMembers      hosts in the replica-set config (read on the primary only)
- *   users              { app: boolean, metrics: boolean } (read on the primary only)
+ *   users              { app: boolean, metrics: boolean, backup: boolean } (read on the primary only)
  *
  * Returns { action, reason } plus `members` for initiate and add-members, `users` for
  * create-users and `extras` (config members nobody wants any more, never removed automatically).
@@ -102,7 +102,7 @@ function decide(state) {
   }
 
   const users = state.users || {};
-  const missingUsers = ['app', 'metrics'].filter((u) => users[u] !== true);
+  const missingUsers = ['app', 'metrics', 'backup'].filter((u) => users[u] !== true);
   if (missingUsers.length > 0) {
     return { action: 'create-users', reason: `users missing: ${missingUsers.join(', ')}`, users: missingUsers, extras };
   }
@@ -237,7 +237,7 @@ function observe(settings) {
     const info = check(run(admin, { usersInfo: { user: credentials(kind).username, db: 'admin' } }), 'usersInfo');
     return info.users.length > 0;
   };
-  state.users = { app: exists('app'), metrics: exists('metrics') };
+  state.users = { app: exists('app'), metrics: exists('metrics'), backup: exists('backup') };
   return { state, local, admin, config: config.config };
 }
 
@@ -254,6 +254,8 @@ function userDocument(kind, appDatabase) {
     root: [{ role: 'root', db: 'admin' }],
     app: [{ role: 'readWrite', db: appDatabase }],
     metrics: [{ role: 'clusterMonitor', db: 'admin' }, { role: 'read', db: 'local' }],
+    // The built-in role mongodump needs: find on every database, the oplog, the users and roles.
+    backup: [{ role: 'backup', db: 'admin' }],
   }[kind];
   return { createUser: c.username, pwd: c.password, roles, writeConcern: MAJORITY };
 }

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Restore step for milvus (scripts/restore.sh runs it with Milvus stopped): make the bucket
+# exactly the snapshot's copy: every object written back, every object the copy does not have
+# removed (segments written after the backup, which the restored metadata does not know).
+set -eu
+: "${S3_URL:?}" "${S3_BUCKET:?}"
+src=/scratch/restore/bucket
+test -d "$src" || { echo "restore: $src is missing" >&2; exit 1; }
+mc --quiet alias set target "$S3_URL" "$(cat /secrets/bucket/access-key)" "$(cat /secrets/bucket/secret-key)" >/dev/null
+mc --quiet mb --ignore-existing "target/$S3_BUCKET"
+mc --quiet mirror --overwrite --remove "$src" "target/$S3_BUCKET"
+echo "restore: bucket $S3_BUCKET holds $(mc --quiet ls --recursive "target/$S3_BUCKET" | wc -l) objects"
