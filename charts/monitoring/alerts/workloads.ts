@@ -169,7 +169,9 @@ export function jobAlerts(c: AlertContext): AlertGroup {
         const expr = `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${ns}, ${cronJob}}) > ${maxAge}) `
           + `or (time() - max by (namespace, cronjob) (kube_cronjob_created{${ns}, ${cronJob}}) > ${maxAge} `
           + `unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${ns}, ${cronJob}})`;
-        const at = j.maxAgeMinutes + 20;
+        // Timestamps in the past (negative, before the test's time 0) keep the test short
+        // whatever the window: at minute 20, the last success is the window plus 30 minutes old.
+        const old = -(maxAge + 600);
         return {
           alert: 'QingyuCronJobLate',
           expr,
@@ -179,14 +181,14 @@ export function jobAlerts(c: AlertContext): AlertGroup {
           description: `The last successful run of ${j.cronJob} is older than its window of ${j.maxAgeMinutes} minutes (or it never succeeded): a backup that does not run is a recovery point that does not exist.`,
           labels: { cronjob: j.cronJob },
           fires: {
-            series: [['kube_cronjob_created', { cronjob: j.cronJob }, `0x${at}`], ['kube_cronjob_status_last_successful_time', { cronjob: j.cronJob }, `0x${at}`]],
+            series: [['kube_cronjob_created', { cronjob: j.cronJob }, `${old * 2}x30`], ['kube_cronjob_status_last_successful_time', { cronjob: j.cronJob }, `${old}x30`]],
             labels: {},
-            atMinutes: at,
+            atMinutes: 20,
           },
           quiet: {
-            // A run succeeds every 5 minutes: the last success is never older than that.
-            series: [['kube_cronjob_created', { cronjob: j.cronJob }, `0x${at}`], ['kube_cronjob_status_last_successful_time', { cronjob: j.cronJob }, `0+60x${at}`]],
-            atMinutes: at,
+            // A run succeeds every minute: the last success is never older than that.
+            series: [['kube_cronjob_created', { cronjob: j.cronJob }, `${old * 2}x30`], ['kube_cronjob_status_last_successful_time', { cronjob: j.cronJob }, '0+60x30']],
+            atMinutes: 20,
           },
         };
       }),
