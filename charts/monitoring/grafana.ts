@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { Component, Endpoint } from '../../lib/component';
 import { metricsService } from '../../lib/metrics';
 import { checkStorage, container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef, SECRETS } from '../../lib/secrets';
+import { SECRETS } from '../../lib/secrets';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 
 const k8s = kplus.k8s;
@@ -179,8 +179,10 @@ export class Grafana extends Component {
                 image: c.image,
                 ports: [{ name: GRAFANA_PORT.name, containerPort: GRAFANA_PORT.port, protocol: 'TCP' }],
                 env: [
-                  { name: 'GF_SECURITY_ADMIN_USER', valueFrom: secretKeyRef(SECRETS.grafana, SECRETS.grafana.keys.adminUser) },
-                  { name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: secretKeyRef(SECRETS.grafana, SECRETS.grafana.keys.adminPassword) },
+                  // Grafana reads a setting's value from the file its __FILE variable names: the
+                  // credentials stay files of the Secret, never environment values.
+                  { name: 'GF_SECURITY_ADMIN_USER__FILE', value: '/etc/grafana/admin/user' },
+                  { name: 'GF_SECURITY_ADMIN_PASSWORD__FILE', value: '/etc/grafana/admin/password' },
                   ...Object.entries(env).map(([name, value]) => ({ name, value })),
                 ],
                 resources: c.resources,
@@ -196,6 +198,7 @@ export class Grafana extends Component {
                   { name: 'datasources', mountPath: `${PATHS.provisioning}/datasources`, readOnly: true },
                   { name: 'dashboard-provider', mountPath: `${PATHS.provisioning}/dashboards`, readOnly: true },
                   { name: 'dashboards', mountPath: PATHS.dashboards, readOnly: true },
+                  { name: 'admin', mountPath: '/etc/grafana/admin', readOnly: true },
                 ],
               }),
             ],
@@ -206,6 +209,17 @@ export class Grafana extends Component {
               { name: 'datasources', configMap: { name: this.datasources.name } },
               { name: 'dashboard-provider', configMap: { name: this.dashboardProvider.name } },
               { name: 'dashboards', projected: { sources: props.dashboards.map((d) => ({ configMap: { name: d.name } })) } },
+              {
+                name: 'admin',
+                secret: {
+                  secretName: SECRETS.grafana.name,
+                  items: [
+                    { key: SECRETS.grafana.keys.adminUser.key, path: 'user' },
+                    { key: SECRETS.grafana.keys.adminPassword.key, path: 'password' },
+                  ],
+                  defaultMode: 0o440,
+                },
+              },
             ],
           },
         },

@@ -33,8 +33,14 @@ import { CONFIG_RELOADER_RESOURCES, quantities } from './operator-pods';
 /** Port of the Prometheus web UI and API (the operator's `web` port). */
 export const PROMETHEUS_PORT = { name: 'web', port: 9090 } as const;
 
-/** The operator's documented default user for Prometheus pods (the image's `nobody` is 65534). */
-const PROMETHEUS_USER = { uid: 1000, gid: 2000, fsGroup: 2000 } as const;
+/**
+ * The image's `nobody`, above 10000 like every other workload (not the operator's documented
+ * 1000/2000). A volume written under 1000/2000 stays usable: on the first start with the new
+ * fsGroup the kubelet gives every file on it to group 65534, group-writable
+ * (fsGroupChangePolicy OnRootMismatch: once, then only when the volume's root is not right),
+ * so the new user, a member of that group, reads and writes the existing blocks and WAL.
+ */
+const PROMETHEUS_USER = { uid: 65534, gid: 65534, fsGroup: 65534 } as const;
 
 export interface PlatformPrometheusProps {
   /** The Prometheus image (the 3.13 LTS line); the operator reads its flags' version from the tag. */

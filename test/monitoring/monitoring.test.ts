@@ -60,9 +60,9 @@ describe('the platform Prometheus', () => {
     }
   });
 
-  test("runs as the operator's documented non-root user with RuntimeDefault seccomp", () => {
+  test('runs as the image\'s nobody (uid above 10000) with RuntimeDefault seccomp', () => {
     expect(prometheus.spec.securityContext).toEqual({
-      runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
     });
   });
 
@@ -214,9 +214,13 @@ describe('Grafana', () => {
     expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
   });
 
-  test('takes its admin credentials from the grafana-admin Secret', () => {
-    expect(env.GF_SECURITY_ADMIN_USER).toEqual({ secretKeyRef: { name: 'grafana-admin', key: 'admin-user' } });
-    expect(env.GF_SECURITY_ADMIN_PASSWORD).toEqual({ secretKeyRef: { name: 'grafana-admin', key: 'admin-password' } });
+  test('reads its admin credentials from the files of the grafana-admin Secret, never the environment', () => {
+    expect(env.GF_SECURITY_ADMIN_USER__FILE).toBe('/etc/grafana/admin/user');
+    expect(env.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/etc/grafana/admin/password');
+    expect(Object.values(env).filter((v: any) => v?.secretKeyRef)).toEqual([]);
+    const admin = podSpec(deployment).volumes.find((v: any) => v.name === 'admin').secret;
+    expect(admin.secretName).toBe('grafana-admin');
+    expect(admin.items.map((i: any) => i.path)).toEqual(['user', 'password']);
   });
 
   test('is ready and started on /api/health, alive while it accepts connections, with a more patient liveness', () => {
