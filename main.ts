@@ -30,7 +30,7 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
       replicaSetName: mongodb.replicaSet.replicaSetName,
       database: mongodb.replicaSet.database,
     },
-    redis: redis.redis.endpoint('redis'),
+    redis: { endpoint: redis.redis.endpoint('redis'), user: (client) => redis.redis.user(client, 'app') },
     milvus: milvus.milvus.endpoint('grpc'),
     prometheus: monitoring.queryEndpoint,
   });

@@ -50,9 +50,6 @@ export const SECRETS = {
     // mongodb_exporter 0.40 inserts user and password into its URI without escaping them.
     password: { key: 'password', source: 'random', description: 'exporter password (URL-safe characters only: hex)' },
   }),
-  redis: secret('redis-auth', 'Redis password (requirepass)', {
-    password: { key: 'password', source: 'random', description: 'Redis password' },
-  }),
   minio: secret('minio-root', 'MinIO root credentials, also Milvus\'s object-store credentials', {
     // Random, not a fixed name: with a guessable access key ID, any bug that needs only the key ID
     // (MinIO's 2026 unsigned-trailer bypass, CVE-2026-40344) is one guess away.
@@ -86,6 +83,36 @@ export const SECRETS = {
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },
   }),
 } as const;
+
+/** The credentials of one client of a store: a user named after the client, and its password. */
+export type ClientSecret = SecretSpec & { readonly keys: { readonly username: SecretKey; readonly password: SecretKey } };
+
+const CLIENT_SECRETS = new Map<string, ClientSecret>();
+
+/**
+ * The Secret `<store>-<client>` of one client of a store (a Redis ACL user, a Milvus user): its
+ * user name is the client's, its password random. Stores make these as their clients connect,
+ * so a new client gets its own credentials without an edit here; the catalogue lists every one
+ * the composition made (`catalogueSecrets`), which `scripts/create-secrets.sh` creates.
+ */
+export function clientSecret(store: string, client: string, purpose: string): ClientSecret {
+  const name = `${store}-${client}`;
+  const spec: ClientSecret = {
+    name,
+    description: `${store} user '${client}': ${purpose}`,
+    keys: {
+      username: { key: 'username', source: 'fixed', value: client, description: `${store} user name` },
+      password: { key: 'password', source: 'random', description: `password of ${store} user ${client}` },
+    },
+  };
+  CLIENT_SECRETS.set(name, spec);
+  return spec;
+}
+
+/** Every Secret the platform may reference: the fixed catalogue and the client credentials made so far. */
+export function catalogueSecrets(): SecretSpec[] {
+  return [...Object.values(SECRETS), ...[...CLIENT_SECRETS.values()].sort((a, b) => a.name.localeCompare(b.name))];
+}
 
 /** A `secretKeyRef` for one key of a catalogued Secret. */
 export function secretKeyRef(spec: SecretSpec, key: SecretKey): { secretKeyRef: { name: string; key: string } } {

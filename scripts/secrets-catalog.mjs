@@ -2,9 +2,11 @@
 // and how create-secrets.sh fills each) from the compiled build/, compiling first when build/
 // is missing. Names, keys and fixed user names only: the catalogue holds no secret value.
 //
-//   node scripts/secrets-catalog.mjs              JSON
-//   node scripts/secrets-catalog.mjs --format tsv  `secret NAME TYPE` and `key NAME KEY SOURCE VALUE` lines
-import { existsSync } from 'node:fs';
+//   node scripts/secrets-catalog.mjs [--env ENV]              JSON
+//   node scripts/secrets-catalog.mjs [--env ENV] --format tsv  `secret NAME TYPE` and `key NAME KEY SOURCE VALUE` lines
+//
+// With --env the catalogue also lists the client credentials that environment's composition
+// makes (a Redis ACL user per client, ...).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,22 +40,40 @@ export function toTsv(entries) {
     .join('\n') + '\n';
 }
 
-async function load() {
-  const compiled = join(root, 'build', 'lib', 'secrets.js');
-  if (!existsSync(compiled)) {
-    const { compile } = await import('./compile.mjs');
-    await compile();
+/**
+ * The catalogue: lib/secrets.ts's fixed Secrets, plus, for an environment, the client
+ * credentials its composition makes (`clientSecret`: a Redis user per client, ...).
+ */
+async function load(env) {
+  const { compileIfStale } = await import('./compile.mjs');
+  await compileIfStale();
+  const secrets = require(join(root, 'build', 'lib', 'secrets.js'));
+  if (env) {
+    const { App } = require('cdk8s');
+    const { loadConfig } = require(join(root, 'build', 'config', 'index.js'));
+    const { composePlatform } = require(join(root, 'build', 'main.js'));
+    composePlatform(new App({ outdir: '/dev/null', recordConstructMetadata: false }), loadConfig({ QINGYU_ENV: env }));
   }
-  return catalogue(require(compiled).SECRETS);
+  return catalogue(secrets.catalogueSecrets());
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const tsv = args[0] === '--format' && args[1] === 'tsv';
-  if (args.length > 0 && !tsv && !(args[0] === '--format' && args[1] === 'json')) {
-    process.stderr.write('usage: node scripts/secrets-catalog.mjs [--format json|tsv]\n');
+  let format = 'json';
+  let env;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--format' && ['json', 'tsv'].includes(args[i + 1])) format = args[++i];
+    else if (args[i] === '--env' && args[i + 1]) env = args[++i];
+    else {
+      process.stderr.write('usage: node scripts/secrets-catalog.mjs [--env ENV] [--format json|tsv]\n');
+      process.exit(2);
+    }
+  }
+  try {
+    const entries = await load(env);
+    process.stdout.write(format === 'tsv' ? toTsv(entries) : `${JSON.stringify(entries, null, 2)}\n`);
+  } catch (error) {
+    process.stderr.write(`error: ${error.message}\n`);
     process.exit(2);
   }
-  const entries = await load();
-  process.stdout.write(tsv ? toTsv(entries) : `${JSON.stringify(entries, null, 2)}\n`);
 }

@@ -5,7 +5,7 @@ import { Endpoint } from '../../lib/component';
 import { fromSettings } from '../../lib/errors';
 import { FlowTable } from '../../lib/flows';
 import { PlatformChart } from '../../lib/platform-chart';
-import { SECRETS } from '../../lib/secrets';
+import { ClientSecret, SECRETS } from '../../lib/secrets';
 import { AppService } from './app-service';
 
 /** What the application tier connects to, handed over by the units that own it. */
@@ -13,8 +13,8 @@ export interface AppsChartProps {
   readonly config: PlatformConfig;
   /** Every member of the MongoDB replica set, on its `mongodb` port, and the set's names. */
   readonly mongodb: { readonly members: Endpoint; readonly replicaSetName: string; readonly database: string };
-  /** The Redis client Service. */
-  readonly redis: Endpoint;
+  /** The Redis client Service, and the ACL user (and Secret) of each app that uses it. */
+  readonly redis: { readonly endpoint: Endpoint; user(client: string): ClientSecret };
   /** The Milvus gRPC Service. */
   readonly milvus: Endpoint;
   /** Where Prometheus answers queries (the platform's own, or a shared stack's). */
@@ -37,8 +37,7 @@ const CONTRACTS: Readonly<Record<string, (app: AppService, w: Wiring) => void>> 
   'go-backend': (go, w) => {
     common(go, w);
     mongodb(go, w);
-    go.addSetting('REDIS_ADDR', go.connect(w.props.redis, 'cache and sessions').address);
-    go.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
+    redis(go, w, 'REDIS_ADDR');
     // dns:/// makes gRPC clients resolve every python-ai pod and round-robin over them.
     go.addSetting('AI_SERVICE_URL', `dns:///${go.connect(w.apps['python-ai'].headlessEndpoint('grpc'), 'AI calls over gRPC').address}`);
     go.addSetting('PROMETHEUS_ADDR', go.connect(w.props.prometheus, 'metrics queries').address);
@@ -48,8 +47,7 @@ const CONTRACTS: Readonly<Record<string, (app: AppService, w: Wiring) => void>> 
     common(ai, w);
     mongodb(ai, w);
     milvus(ai, w);
-    ai.addSetting('REDIS_URL', `redis://${ai.connect(w.props.redis, 'cache and sessions').address}/0`);
-    ai.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
+    redis(ai, w, 'REDIS_URL');
     ai.addSetting('GO_API_URL', `http://${ai.connect(w.apps['go-backend'].endpoint('http'), 'business API calls').address}`);
     ai.addSecret('OPENAI_API_KEY', SECRETS.pythonAi, SECRETS.pythonAi.keys.openaiApiKey);
     const net = w.config.network;
@@ -69,16 +67,25 @@ function defaultContract(app: AppService, w: Wiring, config: AppConfig): void {
   for (const store of config.uses ?? []) {
     if (store === 'mongodb') mongodb(app, w);
     if (store === 'milvus') milvus(app, w);
-    if (store === 'redis') {
-      app.addSetting('REDIS_ADDR', app.connect(w.props.redis, 'cache and sessions').address);
-      app.addSecret('REDIS_PASSWORD', SECRETS.redis, SECRETS.redis.keys.password);
-    }
+    if (store === 'redis') redis(app, w, 'REDIS_ADDR');
   }
 }
 
 function common(app: AppService, w: Wiring): void {
   app.addSetting('APP_ENV', w.config.environment);
   app.addSetting('TZ', w.config.timeZone);
+}
+
+/**
+ * Redis for one app: its address (`host:port` in REDIS_ADDR, or `redis://host:port/0` in
+ * REDIS_URL), and its own ACL user, REDIS_USERNAME and REDIS_PASSWORD (from `redis-<app>`).
+ */
+function redis(app: AppService, w: Wiring, variable: 'REDIS_ADDR' | 'REDIS_URL'): void {
+  const address = app.connect(w.props.redis.endpoint, 'cache and sessions').address;
+  app.addSetting(variable, variable === 'REDIS_URL' ? `redis://${address}/0` : address);
+  const user = w.props.redis.user(app.name);
+  app.addSetting('REDIS_USERNAME', user.keys.username.value!);
+  app.addSecret('REDIS_PASSWORD', user, user.keys.password);
 }
 
 function mongodb(app: AppService, w: Wiring): void {

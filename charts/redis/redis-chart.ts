@@ -5,7 +5,6 @@ import { readAsset } from '../../lib/assets';
 import { BackupJob, BackupTarget } from '../../lib/backup';
 import { fromSettings } from '../../lib/errors';
 import { PlatformChart } from '../../lib/platform-chart';
-import { SECRETS } from '../../lib/secrets';
 import { RedisStore } from './redis-store';
 
 export interface RedisChartProps {
@@ -14,7 +13,7 @@ export interface RedisChartProps {
 
 /**
  * Redis, the cache and session store of go-backend and python-ai: append-only persistence,
- * password authentication from the `redis-auth` Secret, `volatile-lru` eviction at maxmemory
+ * ACL users (one per client, each from its own Secret `redis-<client>`), `volatile-lru` eviction at maxmemory
  * and a redis_exporter sidecar. Settings: `redis` in config/environments.ts.
  */
 export class RedisChart extends PlatformChart {
@@ -37,6 +36,7 @@ export class RedisChart extends PlatformChart {
   public backUp(target: BackupTarget): BackupJob {
     const c = this.config;
     const redis = this.redis.endpoint('redis');
+    const user = this.redis.user('backup', 'backup');
     const job = fromSettings(`config ${c.environment}.redis.backup`, () => new BackupJob(this, 'backup', {
       store: 'redis',
       schedule: c.redis.backup,
@@ -51,12 +51,13 @@ export class RedisChart extends PlatformChart {
         env: [
           { name: 'REDIS_HOST', value: redis.hosts[0] },
           { name: 'REDIS_PORT', value: String(redis.port) },
+          { name: 'REDISCLI_USER', value: user.keys.username.value! },
         ],
         volumeMounts: [{ name: 'redis-credentials', mountPath: '/secrets/redis', readOnly: true }],
       }],
       volumes: [{
         name: 'redis-credentials',
-        secret: { secretName: SECRETS.redis.name, items: [{ key: SECRETS.redis.keys.password.key, path: 'password' }], defaultMode: 0o440 },
+        secret: { secretName: user.name, items: [{ key: user.keys.password.key, path: 'password' }], defaultMode: 0o440 },
       }],
       scripts: { 'backup-dump.sh': readAsset('charts/redis/assets/backup-dump.sh'), 'restore-dump.sh': readAsset('charts/redis/assets/restore-dump.sh') },
       scratchGiB: c.redis.storage.sizeGiB,

@@ -1,10 +1,11 @@
+import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef, SECRETS } from '../../lib/secrets';
+import { ClientSecret, clientSecret, secretKeyRef } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;
@@ -24,6 +25,27 @@ export type MaxMemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
 const MAX_MEMORY_SHARE_OF_LIMIT = 0.8;
 /** Below this Redis cannot hold the sessions of even a development environment. */
 const MIN_MAX_MEMORY_MIB = 16;
+
+/** What a Redis user may do, by the kind of client it is. */
+export type RedisRole = 'admin' | 'app' | 'exporter' | 'probe' | 'backup';
+
+/**
+ * The ACL rules of each kind of user. Applications get every key and command but the
+ * administrative and dangerous ones (CONFIG, FLUSHALL, KEYS, DEBUG, ...); scripting stays unless
+ * `denyScripting`. The exporter gets what redis_exporter's README grants for monitoring (without
+ * `+arcount`, a command 7.2 does not know, which would make the ACL file fail to load). The
+ * probes PING; the backup only replicates (redis-cli --rdb: REPLCONF, then SYNC). `admin` is for
+ * people (`kubectl exec`), never a program.
+ */
+const RULES: Readonly<Record<RedisRole, string>> = {
+  admin: '~* &* +@all',
+  app: '~* &* +@all -@admin -@dangerous',
+  exporter: '-@all +@connection +memory -readonly +strlen +config|get +xinfo +pfcount -quit +zcard +type +xlen -readwrite -command '
+    + '+client -wait +scard +llen +hlen +get +eval +slowlog +cluster|info +cluster|slots +cluster|nodes -hello -echo +info +latency '
+    + '+scan -reset -auth -asking',
+  probe: '-@all +ping',
+  backup: '-@all +ping +sync +psync +replconf',
+};
 
 export interface RedisStoreProps {
   /** The redis image (the official `redis` image, BSD-licensed 7.2 line). */
@@ -57,17 +79,25 @@ export interface RedisStoreProps {
    * @default 60
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Take scripting (EVAL, FUNCTION) from the applications' users. The apps may use EVAL, so it
+   * stays allowed unless this is set.
+   * @default false
+   */
+  readonly denyScripting?: boolean;
 }
 
 /**
  * Redis (official image) as the platform's cache and session store: one member with an
- * append-only file on its volume, password authentication and a redis_exporter sidecar.
+ * append-only file on its volume, ACL users (one per client) and a redis_exporter sidecar.
  *
  * - Configuration is charts/redis/assets/redis.conf (AOF `everysec`, no RDB snapshots) plus the
  *   per-environment `maxmemory` and `maxmemory-policy`, from a ConfigMap; a changed file rolls
  *   the pod (checksum annotation).
- * - The password (Secret `redis-auth`) reaches the server on standard input (start-redis.sh) and
- *   redis-cli and the exporter through environment variables, never through arguments.
+ * - Every client has its own ACL user and Secret (`redis-<client>`: `user(client, role)`); the
+ *   default user is off. The server reads the users' password files at start and loads an ACL
+ *   file of their SHA-256 hashes (start-redis.sh); no password reaches an argument or a file
+ *   other than the Secrets' own.
  * - Probes run `redis-cli ping` as Bitnami's chart does: liveness accepts PONG, LOADING and
  *   MASTERDOWN; readiness requires PONG.
  * - Runs as the image's `redis` user (999) with a read-only root filesystem: it writes only to
@@ -76,13 +106,23 @@ export interface RedisStoreProps {
  * A single member: the applications use one address and reconnect, and the AOF restores the
  * data after a restart. Replication with Sentinel would need client support for Sentinel.
  */
+/** What each kind of user is for, in its Secret's description. */
+const RULE_PURPOSE: Readonly<Record<RedisRole, string>> = {
+  admin: 'administration by people (every command)',
+  app: 'an application (every key; no admin or dangerous command)',
+  exporter: 'redis_exporter (monitoring commands only)',
+  probe: 'the probes (PING only)',
+  backup: 'the backup (replication: SYNC only)',
+};
+
 export class RedisStore extends StatefulStore {
   public readonly maxMemoryMiB: number;
   public readonly maxMemoryPolicy: MaxMemoryPolicy;
-  /** The Secret and key holding the password clients authenticate with. */
-  public readonly auth = SECRETS.redis;
+  public readonly denyScripting: boolean;
   public readonly configMap: kplus.k8s.KubeConfigMap;
   public readonly scriptsConfigMap: kplus.k8s.KubeConfigMap;
+  private readonly users = new Map<string, ClientSecret>();
+  private readonly roles = new Map<string, RedisRole>();
 
   constructor(scope: Construct, id: string, props: RedisStoreProps) {
     const name = props.name ?? 'redis';
@@ -99,6 +139,10 @@ export class RedisStore extends StatefulStore {
     });
     this.maxMemoryMiB = props.maxMemoryMiB;
     this.maxMemoryPolicy = props.maxMemoryPolicy ?? 'volatile-lru';
+    this.denyScripting = props.denyScripting ?? false;
+    const probe = this.user('probe', 'probe');
+    const exporter = this.user('exporter', 'exporter');
+    this.user('admin', 'admin');
     validate(name, props, this.maxMemoryPolicy);
 
     const redisConf = [
@@ -114,7 +158,6 @@ export class RedisStore extends StatefulStore {
       'ping-liveness.sh': readAsset('charts/redis/assets/ping-liveness.sh'),
       'ping-readiness.sh': readAsset('charts/redis/assets/ping-readiness.sh'),
     };
-    const password = secretKeyRef(this.auth, this.auth.keys.password);
     const ping = (script: string, timeoutSeconds: number, periodSeconds: number, failureThreshold: number): kplus.k8s.Probe => ({
       // The script's own timeout is one second shorter than the probe's, so it reports why.
       exec: { command: ['sh', `/scripts/${script}`, String(timeoutSeconds - 1)] },
@@ -124,15 +167,16 @@ export class RedisStore extends StatefulStore {
       successThreshold: 1,
     });
 
-    this.addPodAnnotation('qingyu.io/config-checksum', contentChecksum({ 'redis.conf': redisConf, ...scripts }));
+    const users = () => this.aclRules();
+    // The users and their rules roll the pod too; their passwords are read at start.
+    this.addPodAnnotation('qingyu.io/config-checksum', Lazy.any({ produce: () => contentChecksum({ 'redis.conf': redisConf, 'users.rules': users(), ...scripts }) }) as any);
     this.addContainer({
       name: 'redis',
       image: props.image,
       command: ['sh', '/scripts/start-redis.sh'],
       env: [
-        { name: 'REDIS_PASSWORD', valueFrom: password },
-        // redis-cli (probes, `kubectl exec`) reads the password from here.
-        { name: 'REDISCLI_AUTH', valueFrom: password },
+        // The probes log in as the probe user (`kubectl exec` users: --user admin).
+        { name: 'REDIS_PROBE_USER', value: probe.keys.username.value! },
         { name: 'REDISCLI_HISTFILE', value: '/dev/null' },
       ],
       ports: this.containerPorts('redis'),
@@ -147,6 +191,7 @@ export class RedisStore extends StatefulStore {
         { name: 'config', mountPath: '/etc/redis', readOnly: true },
         { name: 'scripts', mountPath: '/scripts', readOnly: true },
         { name: 'tmp', mountPath: '/tmp' },
+        { name: 'users', mountPath: '/secrets/users', readOnly: true },
       ],
     });
     this.addContainer({
@@ -154,7 +199,9 @@ export class RedisStore extends StatefulStore {
       image: props.exporter.image,
       env: [
         { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${REDIS_PORTS.redis}` },
-        { name: 'REDIS_PASSWORD', valueFrom: password },
+        { name: 'REDIS_USER', value: exporter.keys.username.value! },
+        // redis_exporter reads one target's password from the environment only.
+        { name: 'REDIS_PASSWORD', valueFrom: secretKeyRef(exporter, exporter.keys.password) },
         { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS_PORTS.metrics}` },
       ],
       ports: this.containerPorts('metrics'),
@@ -166,16 +213,48 @@ export class RedisStore extends StatefulStore {
       { name: 'config', configMap: { name: `${name}-config`, defaultMode: 0o444 } },
       { name: 'scripts', configMap: { name: `${name}-scripts`, defaultMode: 0o555 } },
       scratchVolume('tmp', 64),
+      // Every user's password, at /secrets/users/<user>/password: the server hashes them at start.
+      {
+        name: 'users',
+        projected: {
+          defaultMode: 0o440,
+          sources: Lazy.any({
+            produce: () => [...this.users.values()].map((secret) => ({
+              secret: { name: secret.name, items: [{ key: secret.keys.password.key, path: `${secret.keys.username.value}/password` }] },
+            })),
+          }) as any,
+        },
+      },
     );
 
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: `${name}-config` },
-      data: { 'redis.conf': redisConf },
+      data: { 'redis.conf': redisConf, 'users.rules': Lazy.any({ produce: users }) as any },
     });
     this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'scripts', {
       metadata: { name: `${name}-scripts` },
       data: scripts,
     });
+  }
+
+  /**
+   * The ACL user of one client (`role` says what it may do), and the Secret `redis-<client>`
+   * with its name and password. Asking again returns the same user.
+   */
+  public user(client: string, role: RedisRole): ClientSecret {
+    const known = this.roles.get(client);
+    if (known !== undefined && known !== role) throw new PropError(`Redis user '${client}' is already a ${known} user, not a ${role} user`);
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(client)) throw new PropError(`Redis user names are lower-case letters, digits and '-', got '${client}'`);
+    const secret = clientSecret(this.name, client, RULE_PURPOSE[role]);
+    this.users.set(client, secret);
+    this.roles.set(client, role);
+    return secret;
+  }
+
+  /** `<user> <rules>` lines, one per user, in a stable order (start-redis.sh turns them into the ACL file). */
+  private aclRules(): string {
+    const rules = (role: RedisRole) => (role === 'app' && this.denyScripting ? `${RULES.app} -@scripting` : RULES[role]);
+    return [...this.roles.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([user, role]) => `${user} ${rules(role)}`).join('\n') + '\n';
   }
 }
 

@@ -313,7 +313,7 @@ qy_secret_catalogue() {
   if [[ -n ${QINGYU_SECRETS_CATALOG:-} ]]; then
     cat -- "$QINGYU_SECRETS_CATALOG"
   else
-    node "$QY_ROOT/scripts/secrets-catalog.mjs" --format tsv
+    node "$QY_ROOT/scripts/secrets-catalog.mjs" --env "$QY_ENV" --format tsv
   fi
 }
 

@@ -37,9 +37,9 @@ test('has its Deployment, marked as an app, with the default contract of the sto
   const secrets = Object.fromEntries((c.env ?? [])
     .filter((e: any) => e.valueFrom?.secretKeyRef)
     .map((e: any) => [e.name, e.valueFrom.secretKeyRef.name]));
-  expect(secrets).toEqual({ MONGODB_USERNAME: 'mongodb-app', MONGODB_PASSWORD: 'mongodb-app', REDIS_PASSWORD: 'redis-auth' });
+  expect(secrets).toEqual({ MONGODB_USERNAME: 'mongodb-app', MONGODB_PASSWORD: 'mongodb-app', REDIS_PASSWORD: 'redis-notifier' });
   const settings = find('ConfigMap', 'notifier-config').data;
-  expect(settings).toEqual(expect.objectContaining({ APP_ENV: 'production', TZ: base.timeZone }));
+  expect(settings).toEqual(expect.objectContaining({ APP_ENV: 'production', TZ: base.timeZone, REDIS_USERNAME: 'notifier' }));
   expect(settings.MONGODB_URI).toMatch(/^mongodb:\/\/mongodb-0\.mongodb-headless\./);
   expect(settings.REDIS_ADDR).toMatch(/^redis\.qingyu\.svc\.cluster\.local:6379$/);
   expect(settings).not.toHaveProperty('MILVUS_HOST');

@@ -100,7 +100,8 @@ test.each(ALL_ENVIRONMENTS)('%s: every credential of a backup pod is a mounted f
   for (const store of STORES) {
     const pod = podOf(find(synthesize(env).objects, 'CronJob', `${store}-backup`));
     for (const c of [...pod.initContainers, ...pod.containers]) {
-      expect([store, c.name, (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name)]).toEqual([store, c.name, []]);
+      const fromSecrets = (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name);
+      expect([store, c.name, fromSecrets]).toEqual([store, c.name, []]);
     }
   }
 });

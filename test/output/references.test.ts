@@ -1,12 +1,14 @@
-import { SECRETS } from '../../lib/secrets';
+import { ENVIRONMENTS } from '../../config';
+import { catalogueFor } from '../support/fixtures';
 import { allContainers, describe as name, matches, podSources } from '../support/model';
 import { ALL_OUTPUTS, K8sObject, ofKind, synthesize } from '../support/synth';
 
 // Properties of the whole synthesized output: every reference one object makes to another
 // resolves inside dist/ (or, for Secrets, to the catalogue that create-secrets.sh fills).
 
+// The catalogue of every environment: the fixed Secrets and each composition's client credentials.
 const catalogue = new Map<string, Set<string>>(
-  Object.values(SECRETS).map((s) => [s.name, new Set(Object.values(s.keys).map((k) => k.key))]),
+  Object.values(ENVIRONMENTS).flatMap((c) => catalogueFor(c)).map((s) => [s.name, new Set(Object.values(s.keys).map((k) => k.key))]),
 );
 
 describe.each(ALL_OUTPUTS)('%s', (env) => {

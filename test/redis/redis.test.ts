@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,7 +10,7 @@ import { RedisChart } from '../../charts/redis/redis-chart';
 import { MaxMemoryPolicy, RedisStore, RedisStoreProps } from '../../charts/redis/redis-store';
 import { RedisConfig } from '../../config';
 import { imageName } from '../../lib/pod';
-import { compositionError, fqdn, objectsOf, renderedResources, scrapeForTest, SMALL } from '../support/fixtures';
+import { compositionError, fqdn, objectsOf, renderedResources, scrapeForTest, scratchChart, SMALL } from '../support/fixtures';
 import { ALL_ENVIRONMENTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
 
 const prod = synthesize('production');
@@ -71,10 +72,9 @@ describe('redis', () => {
     expect(checksum(dev.objects)).not.toBe(checksum(prod.objects));
   });
 
-  test('gets its password from the redis-auth Secret, never on a command line', () => {
+  test('has an ACL user per client, each from its own Secret, and no password in its environment or arguments', () => {
     const env = envOf(sts, 'redis');
-    expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
-    expect(env.REDISCLI_AUTH).toEqual({ secretKeyRef: { name: 'redis-auth', key: 'password' } });
+    expect(Object.values(env).filter((v: any) => v?.secretKeyRef)).toEqual([]);
     expect(redis.command).toEqual(['sh', '/scripts/start-redis.sh']);
     expect(redis.args).toBeUndefined();
     const commandLines = [redis, container(sts, 'exporter')].flatMap((c) => [
@@ -83,6 +83,25 @@ describe('redis', () => {
     ]);
     expect(commandLines.filter((a: string) => /requirepass|PASSWORD|-a\b|--pass/.test(a))).toEqual([]);
     expect(directive(conf(), 'requirepass')).toBeUndefined();
+    const users = find(prod.objects, 'ConfigMap', 'redis-config').data['users.rules'].trim().split('\n').map((l: string) => l.split(' ')[0]);
+    expect(users).toEqual(['admin', 'backup', 'exporter', 'go-backend', 'probe', 'python-ai']);
+    const sources = podSpec(sts).volumes.find((v: any) => v.name === 'users').projected.sources.map((s: any) => s.secret.name).sort();
+    expect(sources).toEqual(users.map((u: string) => `redis-${u}`));
+  });
+
+  test('gives each kind of client only what it needs: apps no admin or dangerous command, probes PING, the backup SYNC', () => {
+    const rules = Object.fromEntries(find(prod.objects, 'ConfigMap', 'redis-config').data['users.rules'].trim().split('\n')
+      .map((l: string) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]));
+    expect(rules['go-backend']).toBe('~* &* +@all -@admin -@dangerous');
+    expect(rules.probe).toBe('-@all +ping');
+    expect(rules.backup).toBe('-@all +ping +sync +psync +replconf');
+    expect(rules.exporter.split(' ')).toEqual(expect.arrayContaining(['-@all', '+@connection', '+info', '+config|get', '+slowlog', '+latency']));
+    expect(rules.exporter).not.toContain('arcount');
+    const denied = redisUnit((c) => c, { denyScripting: true }).objects;
+    expect(find(denied, 'ConfigMap', 'other-config').data['users.rules']).not.toContain('@scripting');
+    const store = new RedisStore(scratchChart(), 'r', { ...SMALL.redis, name: 'r', denyScripting: true });
+    store.user('app-one', 'app');
+    expect(store.configMap.toJson().data['users.rules']).toContain('app-one ~* &* +@all -@admin -@dangerous -@scripting');
   });
 
   test('probes with redis-cli ping: liveness accepts PONG, LOADING and MASTERDOWN, readiness only PONG', () => {
@@ -128,10 +147,11 @@ describe('redis_exporter sidecar', () => {
     expect(exporter.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
-  test('authenticates with the password from the Secret, is ready on /health and alive while its port answers', () => {
+  test('logs in as its own monitoring user, is ready on /health and alive while its port answers', () => {
     expect(envOf(sts, 'exporter')).toEqual({
       REDIS_ADDR: 'redis://127.0.0.1:6379',
-      REDIS_PASSWORD: { secretKeyRef: { name: 'redis-auth', key: 'password' } },
+      REDIS_USER: 'exporter',
+      REDIS_PASSWORD: { secretKeyRef: { name: 'redis-exporter', key: 'password' } },
       REDIS_EXPORTER_WEB_LISTEN_ADDRESS: ':9121',
     });
     expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
@@ -192,17 +212,42 @@ describe('the scripts', () => {
     }
   }
 
-  test('start-redis.sh hands the password to redis-server on stdin, escaped, and not as an argument', () => {
-    const password = 'pa"ss\\w$rd x';
-    const r = run('start-redis.sh', [], { 'redis-server': 'echo "ARGS: $*"; cat' }, { REDIS_PASSWORD: password });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toBe('ARGS: /etc/redis/redis.conf -\nrequirepass "pa\\"ss\\\\w$rd x"\n');
+  /** A users directory with one password file per user, and the rules file. */
+  function users(passwords: Record<string, string>, rules: string): { dir: string; env: Record<string, string> } {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-users-'));
+    for (const [user, password] of Object.entries(passwords)) {
+      mkdirSync(join(dir, 'users', user), { recursive: true });
+      writeFileSync(join(dir, 'users', user, 'password'), password);
+    }
+    writeFileSync(join(dir, 'users.rules'), rules);
+    return { dir, env: { REDIS_USERS_DIR: join(dir, 'users'), REDIS_USERS_RULES: join(dir, 'users.rules'), REDIS_ACL_FILE: join(dir, 'users.acl') } };
+  }
+
+  test('start-redis.sh writes an ACL file of password hashes, the default user off, and hands Redis only its path', () => {
+    const u = users({ probe: 'p1', 'go-backend': 's3cr3t' }, 'probe -@all +ping\ngo-backend ~* &* +@all -@admin -@dangerous\n');
+    try {
+      const r = run('start-redis.sh', [], { 'redis-server': 'echo "ARGS: $*"; cat' }, u.env);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`ARGS: /etc/redis/redis.conf -\naclfile ${u.env.REDIS_ACL_FILE}\n`);
+      const acl = readFileSync(u.env.REDIS_ACL_FILE, 'utf8');
+      const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+      expect(acl).toBe(`user default off\nuser probe on #${sha('p1')} -@all +ping\nuser go-backend on #${sha('s3cr3t')} ~* &* +@all -@admin -@dangerous\n`);
+      expect(acl).not.toContain('s3cr3t');
+    } finally {
+      rmSync(u.dir, { recursive: true, force: true });
+    }
   });
 
-  test('start-redis.sh refuses to start without a password', () => {
-    const r = run('start-redis.sh', [], { 'redis-server': 'echo started' });
-    expect(r.status).not.toBe(0);
-    expect(r.stdout).not.toContain('started');
+  test('start-redis.sh refuses to start when a user has no password', () => {
+    const u = users({ probe: 'p1' }, 'probe -@all +ping\ngo-backend ~* +@all\n');
+    try {
+      const r = run('start-redis.sh', [], { 'redis-server': 'echo started' }, u.env);
+      expect(r.status).not.toBe(0);
+      expect(r.stdout).not.toContain('started');
+      expect(r.stderr).toContain('no password for Redis user go-backend');
+    } finally {
+      rmSync(u.dir, { recursive: true, force: true });
+    }
   });
 
   test.each([
@@ -212,9 +257,15 @@ describe('the scripts', () => {
     ['NOAUTH Authentication required.', 1, 1],
     ['Could not connect to Redis at 127.0.0.1:6379: Connection refused', 1, 1],
   ])('when redis-cli ping answers %s, liveness exits %d and readiness %d', (answer, live, ready) => {
-    const cli = `[ -n "$REDISCLI_AUTH" ] || { echo NOAUTH; exit 0; }; echo "${answer}"`;
-    const env = { REDISCLI_AUTH: 'secret' };
-    expect(run('ping-liveness.sh', ['4'], { 'redis-cli': cli }, env).status).toBe(live);
-    expect(run('ping-readiness.sh', ['2'], { 'redis-cli': cli }, env).status).toBe(ready);
+    // The fake redis-cli answers only to the probe user with its password.
+    const cli = `[ "$REDISCLI_AUTH" = secret ] && [ "$3" = probe ] || { echo NOAUTH; exit 0; }; echo "${answer}"`;
+    const u = users({ probe: 'secret' }, '');
+    try {
+      const env = { ...u.env, REDIS_PROBE_USER: 'probe' };
+      expect(run('ping-liveness.sh', ['4'], { 'redis-cli': cli }, env).status).toBe(live);
+      expect(run('ping-readiness.sh', ['2'], { 'redis-cli': cli }, env).status).toBe(ready);
+    } finally {
+      rmSync(u.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { isInputError } from '../../lib/errors';
 import { FlowTable, peerName } from '../../lib/flows';
 import { Scraper, serviceMonitor } from '../../lib/metrics';
 import { PlatformChart } from '../../lib/platform-chart';
+import { catalogueSecrets, SecretSpec } from '../../lib/secrets';
 import { composePlatform } from '../../main';
 import { K8sObject } from './synth';
 
@@ -94,4 +95,13 @@ export function promqlErrors(expr: string): string[] {
     },
   });
   return errors;
+}
+
+/**
+ * Every Secret the platform may reference for `config`: the fixed catalogue and the client
+ * credentials its composition makes (what `scripts/secrets-catalog.mjs --env` prints).
+ */
+export function catalogueFor(config: PlatformConfig): SecretSpec[] {
+  composePlatform(new App({ outdir: '/dev/null', recordConstructMetadata: false }), config);
+  return catalogueSecrets();
 }
