@@ -37,7 +37,8 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
   const edge = new EdgeChart(app, 'edge', { config, apps: apps.apps });
 
   // Every store backs up to the environment's target; each backup's RPO is watched.
-  const target = fromSettings(`config ${config.environment}.backup.target`, () => backupTarget(config.backup.target, milvus.minio?.endpoint('api')));
+  const minio = milvus.minio && { endpoint: milvus.minio.endpoint('api'), user: milvus.minio.user.bind(milvus.minio) };
+  const target = fromSettings(`config ${config.environment}.backup.target`, () => backupTarget(config.backup.target, minio));
   const backups = [mongodb.backUp(target), redis.backUp(target), ...milvus.backUp(target)];
 
   monitoring.scrape(mongodb.replicaSet, redis.redis, milvus.etcd, ...(milvus.minio ? [milvus.minio] : []), milvus.milvus, ...apps.services);

@@ -7,7 +7,7 @@ import { PropError } from './errors';
 import { FlowTable } from './flows';
 import { PlatformChart } from './platform-chart';
 import { container, ContainerSpec, ImageRef, ResourceSpec, restrictedPodSecurity, scratchVolume } from './pod';
-import { SECRETS } from './secrets';
+import { AccessKeySecret, SECRETS } from './secrets';
 
 const k8s = kplus.k8s;
 
@@ -81,20 +81,24 @@ export interface BackupTarget {
   readonly description: string;
 }
 
-/** The target of `config.backup.target`; `minio` is the in-cluster MinIO's API endpoint, when one exists. */
-export function backupTarget(config: BackupTargetConfig, minio?: Endpoint): BackupTarget {
+/** The in-cluster MinIO as a backup target can be: its API, and a user of its own there. */
+export interface InClusterObjectStore {
+  readonly endpoint: Endpoint;
+  user(client: string, grants: Readonly<Record<string, 'read' | 'readwrite'>>): AccessKeySecret;
+}
+
+/** The target of `config.backup.target`; `minio` is the in-cluster MinIO, when one exists. */
+export function backupTarget(config: BackupTargetConfig, minio?: InClusterObjectStore): BackupTarget {
   const prefix = config.prefix.replace(/^\/+|\/+$/g, '');
   if (config.type === 'in-cluster-minio') {
     if (!minio) throw new PropError("'type' in-cluster-minio needs the platform's MinIO (milvus.objectStorage.type 'minio')");
-    const base = `s3:http://${minio.address}/${config.bucket}`;
+    const base = `s3:http://${minio.endpoint.address}/${config.bucket}`;
+    // The backups' own MinIO user, limited to the backup bucket (never the root key).
+    const user = minio.user('backup', { [config.bucket]: 'readwrite' });
     return {
       repository: (store) => `${base}/${prefix ? `${prefix}/` : ''}${store}`,
-      credentials: {
-        secret: SECRETS.minio.name,
-        accessKeyId: SECRETS.minio.keys.rootUser.key,
-        secretAccessKey: SECRETS.minio.keys.rootPassword.key,
-      },
-      connect: (job) => job.connect(minio, 'backup upload'),
+      credentials: { secret: user.name, accessKeyId: user.keys.accessKey.key, secretAccessKey: user.keys.secretKey.key },
+      connect: (job) => job.connect(minio.endpoint, 'backup upload'),
       description: `the in-cluster MinIO, bucket ${config.bucket} (not a backup: it shares the cluster's fate)`,
     };
   }

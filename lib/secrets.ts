@@ -17,14 +17,21 @@ export interface SecretSpec {
   readonly type?: 'Opaque' | 'kubernetes.io/tls';
   readonly keys: Readonly<Record<string, SecretKey>>;
   readonly description: string;
+  /**
+   * A store's administrative credentials: only these containers (`Kind/name/container`, `*` for
+   * any container of the pod) may read them; the policy gate refuses any other (rule
+   * admin-credentials).
+   */
+  readonly adminOnly?: readonly string[];
 }
 
 function secret<K extends string>(
   name: string,
   description: string,
   keys: Record<K, Omit<SecretKey, 'key'> & { key: string }>,
+  adminOnly?: readonly string[],
 ): SecretSpec & { readonly keys: Readonly<Record<K, SecretKey>> } {
-  return { name, description, keys };
+  return { name, description, keys, ...(adminOnly ? { adminOnly } : {}) };
 }
 
 export const SECRETS = {
@@ -37,7 +44,7 @@ export const SECRETS = {
   mongodbRoot: secret('mongodb-root', 'MongoDB root user, used only by the replica-set bootstrap sidecar (which creates it) and the preStop step-down', {
     username: { key: 'username', source: 'fixed', value: 'root', description: 'root user name' },
     password: { key: 'password', source: 'random', description: 'root password' },
-  }),
+  }, ['StatefulSet/mongodb/*']),
   mongodbKeyfile: secret('mongodb-keyfile', 'MongoDB internal member authentication', {
     keyfile: { key: 'keyfile', source: 'random', description: 'shared keyFile (base64 characters, 6 to 1024)' },
   }),
@@ -50,12 +57,12 @@ export const SECRETS = {
     // mongodb_exporter 0.40 inserts user and password into its URI without escaping them.
     password: { key: 'password', source: 'random', description: 'exporter password (URL-safe characters only: hex)' },
   }),
-  minio: secret('minio-root', 'MinIO root credentials, also Milvus\'s object-store credentials', {
+  minio: secret('minio-root', 'MinIO root credentials: the server, and the bucket step that creates buckets and users (administration only)', {
     // Random, not a fixed name: with a guessable access key ID, any bug that needs only the key ID
     // (MinIO's 2026 unsigned-trailer bypass, CVE-2026-40344) is one guess away.
     rootUser: { key: 'root-user', source: 'random', description: 'MinIO root user (random, like a password)' },
     rootPassword: { key: 'root-password', source: 'random', description: 'MinIO root password' },
-  }),
+  }, ['StatefulSet/minio/minio', 'StatefulSet/milvus/provision']),
   objectStore: secret('milvus-object-store', "Milvus's access key to the external S3 bucket (milvus.objectStorage.type 's3' only)", {
     accessKeyId: { key: 'access-key-id', source: 'prompt', description: 'S3 access key ID (scoped to the bucket)' },
     secretAccessKey: { key: 'secret-access-key', source: 'prompt', description: 'S3 secret access key' },
@@ -81,7 +88,7 @@ export const SECRETS = {
   grafana: secret('grafana-admin', 'Grafana administrator', {
     adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },
-  }),
+  }, ['Deployment/grafana/grafana']),
 } as const;
 
 /** The credentials of one client of a store: a user named after the client, and its password. */
@@ -95,11 +102,12 @@ const CLIENT_SECRETS = new Map<string, ClientSecret>();
  * so a new client gets its own credentials without an edit here; the catalogue lists every one
  * the composition made (`catalogueSecrets`), which `scripts/create-secrets.sh` creates.
  */
-export function clientSecret(store: string, client: string, purpose: string): ClientSecret {
+export function clientSecret(store: string, client: string, purpose: string, adminOnly?: readonly string[]): ClientSecret {
   const name = `${store}-${client}`;
   const spec: ClientSecret = {
     name,
     description: `${store} user '${client}': ${purpose}`,
+    ...(adminOnly ? { adminOnly } : {}),
     keys: {
       username: { key: 'username', source: 'fixed', value: client, description: `${store} user name` },
       password: { key: 'password', source: 'random', description: `password of ${store} user ${client}` },
@@ -109,9 +117,34 @@ export function clientSecret(store: string, client: string, purpose: string): Cl
   return spec;
 }
 
+/** An S3 access key of one client of an object store: both halves random. */
+export type AccessKeySecret = SecretSpec & { readonly keys: { readonly accessKey: SecretKey; readonly secretKey: SecretKey } };
+
+const ACCESS_KEY_SECRETS = new Map<string, AccessKeySecret>();
+
+/**
+ * The Secret `<store>-<client>` with one client's S3 access key of an object store (MinIO). The
+ * access key ID is random too, not the client's name: a bug that needs only a key ID
+ * (CVE-2026-40344) then needs a guess nobody can make.
+ */
+export function accessKeySecret(store: string, client: string, purpose: string): AccessKeySecret {
+  const name = `${store}-${client}`;
+  const spec: AccessKeySecret = {
+    name,
+    description: `${store} access key of ${client}: ${purpose}`,
+    keys: {
+      accessKey: { key: 'access-key', source: 'random', description: `${client}'s ${store} access key ID (random)` },
+      secretKey: { key: 'secret-key', source: 'random', description: `${client}'s ${store} secret key` },
+    },
+  };
+  ACCESS_KEY_SECRETS.set(name, spec);
+  return spec;
+}
+
 /** Every Secret the platform may reference: the fixed catalogue and the client credentials made so far. */
 export function catalogueSecrets(): SecretSpec[] {
-  return [...Object.values(SECRETS), ...[...CLIENT_SECRETS.values()].sort((a, b) => a.name.localeCompare(b.name))];
+  const made: SecretSpec[] = [...CLIENT_SECRETS.values(), ...ACCESS_KEY_SECRETS.values()];
+  return [...Object.values(SECRETS), ...made.sort((a, b) => a.name.localeCompare(b.name))];
 }
 
 /** A `secretKeyRef` for one key of a catalogued Secret. */

@@ -1,4 +1,5 @@
 import { CLUSTER_SCOPED_KINDS, containersOf, minReplicas, podSets, ref, selects } from '../lib/manifest';
+import { catalogueSecrets } from '../lib/secrets';
 import { perContainer, pods } from './pod-rules';
 import type { Rule } from './rules';
 
@@ -7,7 +8,36 @@ import type { Rule } from './rules';
 
 const RECOMMENDED_LABELS = ['name', 'instance', 'component', 'part-of', 'managed-by', 'version'].map((l) => `app.kubernetes.io/${l}`);
 
+/** The Secrets each container of a pod reads: env, envFrom, and the volumes it mounts. */
+function secretsRead(spec: any): Array<{ container: string; secret: string }> {
+  const byVolume = new Map<string, string[]>();
+  for (const v of spec.volumes ?? []) {
+    const names = [v.secret?.secretName, ...(v.projected?.sources ?? []).map((p: any) => p.secret?.name)].filter(Boolean);
+    byVolume.set(v.name, names);
+  }
+  return containersOf(spec).flatMap((c: any) => [
+    ...(c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name),
+    ...(c.envFrom ?? []).map((e: any) => e.secretRef?.name),
+    ...(c.volumeMounts ?? []).flatMap((m: any) => byVolume.get(m.name) ?? []),
+  ].filter(Boolean).map((secret: string) => ({ container: c.name, secret })));
+}
+
+const matchesUser = (pattern: string, user: string) => pattern.endsWith('/*') ? user.startsWith(pattern.slice(0, -1)) : pattern === user;
+
 export const OBJECT_RULES: readonly Rule[] = [
+  {
+    id: 'admin-credentials',
+    protects: "a client holding a store's administrative credentials: one compromised pod owning the whole store",
+    source: 'least privilege (issue 18); CIS Kubernetes 5.4.1',
+    fix: "give the client a user of its own (the store's user(...)); a store's admin Secret is read only by the containers its catalogue entry names",
+    check: (objects) => {
+      const admin = new Map(catalogueSecrets().filter((s) => s.adminOnly).map((s) => [s.name, s.adminOnly!]));
+      return podSets(objects).flatMap((set) => secretsRead(set.spec)
+        .filter(({ secret }) => admin.has(secret))
+        .filter(({ container, secret }) => !admin.get(secret)!.some((p) => matchesUser(p, `${ref(set.owner)}/${container}`)))
+        .map(({ container, secret }) => ({ object: `${ref(set.owner)}/${container}`, message: `reads ${secret}, a store's administrative credentials` })));
+    },
+  },
   {
     id: 'recommended-labels',
     protects: 'objects nobody can attribute, select, prune or report on',

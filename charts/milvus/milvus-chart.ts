@@ -136,6 +136,7 @@ export class MilvusChart extends PlatformChart {
       restore: {
         stops,
         ...etcdRestore,
+        ...(bucket.restoreSecret ? { secret: bucket.restoreSecret.name } : {}),
         steps: [...etcdRestore.steps, { name: 'bucket', like: 'bucket', command: ['/bin/sh', '/scripts/restore-bucket.sh'] }],
       },
     }));
@@ -144,8 +145,11 @@ export class MilvusChart extends PlatformChart {
     return [etcdJob, milvusJob];
   }
 
-  /** How the bucket copy reaches Milvus's object store: the in-cluster MinIO, or the external S3 endpoint. */
-  private bucketAccess(): { env: any[]; credentials: any; sizeGiB: number; connect: (job: BackupJob) => void } {
+  /**
+   * How the bucket copy reaches Milvus's object store; `restoreSecret`: the key a restore writes
+   * the bucket with (Milvus's own: the backup's key only reads), mounted at /secrets/restore.
+   */
+  private bucketAccess(): { env: any[]; credentials: any; restoreSecret?: SecretSpec; sizeGiB: number; connect: (job: BackupJob) => void } {
     const os = this.config.milvus.objectStorage;
     const credentials = (secret: SecretSpec, accessKey: SecretKey, secretKey: SecretKey) => ({
       name: 'bucket-credentials',
@@ -157,9 +161,12 @@ export class MilvusChart extends PlatformChart {
     });
     if (os.type === 'minio') {
       const api: Endpoint = this.minio!.endpoint('api');
+      // The backup's own MinIO user: it reads Milvus's bucket, nothing more.
+      const user = this.minio!.user('backup', { [os.bucket]: 'read' });
       return {
         env: [{ name: 'S3_URL', value: `http://${api.address}` }, { name: 'S3_BUCKET', value: os.bucket }],
-        credentials: credentials(SECRETS.minio, SECRETS.minio.keys.rootUser, SECRETS.minio.keys.rootPassword),
+        credentials: credentials(user, user.keys.accessKey, user.keys.secretKey),
+        restoreSecret: this.minio!.user(this.milvus.name, { [os.bucket]: 'readwrite' }),
         sizeGiB: os.storage.sizeGiB,
         connect: (job) => job.connect(api, 'backup of the bucket'),
       };
@@ -167,6 +174,7 @@ export class MilvusChart extends PlatformChart {
     return {
       env: [{ name: 'S3_URL', value: `${os.tls ? 'https' : 'http'}://${os.endpoint}:${os.port}` }, { name: 'S3_BUCKET', value: os.bucket }],
       credentials: credentials(SECRETS.objectStore, SECRETS.objectStore.keys.accessKeyId, SECRETS.objectStore.keys.secretAccessKey),
+      restoreSecret: undefined,
       // The external bucket is not sized here: a copy as large as Milvus's own volume.
       sizeGiB: this.config.milvus.storage.sizeGiB,
       connect: (job) => FlowTable.of(job).add({

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
@@ -45,7 +46,7 @@ export interface ExternalObjectStore {
 }
 
 export type MilvusObjectStore =
-  /** `clientImage` runs the bucket step (it needs `mc` and `/bin/sh`). */
+  /** `clientImage` runs the bucket and user provisioning (it needs `mc` and `/bin/sh`). */
   | { readonly kind: 'minio'; readonly minio: MinioStore; readonly clientImage: ImageRef }
   | ({ readonly kind: 's3' } & ExternalObjectStore);
 
@@ -94,8 +95,10 @@ export interface MilvusStandaloneProps {
  * - One replica, always: standalone keeps its message queue (RocksMQ) and a pid lock on its
  *   ReadWriteOnce volume, so a second pod could neither mount nor share it. A StatefulSet never
  *   runs two pods of one ordinal, which a Deployment's rolling update would.
- * - The `create-bucket` init container makes the bucket before Milvus starts (and waits for
- *   MinIO), so a missing bucket or wrong credentials show as one clear init failure.
+ * - With the in-cluster MinIO, the `provision` init container (MinIO's root key: its one
+ *   administrative use) creates the buckets and every client's user and policy before Milvus
+ *   starts (and waits for MinIO), then proves Milvus's own key reaches its bucket; Milvus itself
+ *   uses that key (`minio-milvus`), limited to its bucket.
  * - Probed on `/healthz` (metrics port); the startup probe covers recovery after a restart.
  */
 export class MilvusStandalone extends StatefulStore {
@@ -136,8 +139,10 @@ export class MilvusStandalone extends StatefulStore {
     const external = objectStore.kind === 's3' ? objectStore : undefined;
     const s3 = minio?.endpoint('api');
     this.bucket = minio ? minio.bucket : external!.bucket;
+    // Milvus's own MinIO user, limited to its bucket; the external store's key otherwise.
+    const own = minio?.user(name, { [minio.bucket]: 'readwrite' });
     const keyRef = (which: 'id' | 'secret') => {
-      if (minio) return secretKeyRef(minio.rootCredentials, which === 'id' ? minio.rootCredentials.keys.rootUser : minio.rootCredentials.keys.rootPassword);
+      if (own) return secretKeyRef(own, which === 'id' ? own.keys.accessKey : own.keys.secretKey);
       const c = external!.credentials;
       return secretKeyRef(c, which === 'id' ? c.keys.accessKeyId : c.keys.secretAccessKey);
     };
@@ -157,31 +162,59 @@ export class MilvusStandalone extends StatefulStore {
       httpProbe('/healthz', 'metrics', periodSeconds, failureThreshold, timeoutSeconds);
 
     if (minio) {
-      const script = readAsset('charts/milvus/assets/create-bucket.sh');
       const scriptsConfigMap = `${name}-scripts`;
-      this.addPodAnnotation('qingyu.io/scripts-checksum', sha256(script));
+      const files = () => ({ 'provision.sh': readAsset('charts/milvus/assets/provision.sh'), ...minio.provisioning() });
+      this.addPodAnnotation('qingyu.io/scripts-checksum', Lazy.any({ produce: () => sha256(JSON.stringify(files())) }) as any);
+      const root = minio.rootCredentials;
       this.addInitContainer({
-        name: 'create-bucket',
+        name: 'provision',
         image: (objectStore as { clientImage: ImageRef }).clientImage,
-        command: ['/bin/sh', '/scripts/create-bucket.sh'],
+        command: ['/bin/sh', '/provision/provision.sh'],
         env: [
           { name: 'MINIO_ENDPOINT', value: `http://${s3!.address}` },
           { name: 'MINIO_BUCKET', value: this.bucket },
-          { name: 'MINIO_ROOT_USER', valueFrom: keyRef('id') },
-          { name: 'MINIO_ROOT_PASSWORD', valueFrom: keyRef('secret') },
           { name: 'MC_CONFIG_DIR', value: '/tmp/mc' },
           { name: 'HOME', value: '/tmp' },
         ],
         resources: BUCKET_STEP_RESOURCES,
         volumeMounts: [
-          { name: 'scripts', mountPath: '/scripts', readOnly: true },
+          { name: 'provision', mountPath: '/provision', readOnly: true },
           { name: 'mc-config', mountPath: '/tmp' },
+          { name: 'minio-root', mountPath: '/secrets/root', readOnly: true },
+          { name: 'minio-users', mountPath: '/secrets/users', readOnly: true },
         ],
       });
       this.addVolume(
-        { name: 'scripts', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
+        { name: 'provision', configMap: { name: scriptsConfigMap, defaultMode: 0o444 } },
         { name: 'mc-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('4Mi') } },
+        {
+          name: 'minio-root',
+          secret: {
+            secretName: root.name,
+            items: [{ key: root.keys.rootUser.key, path: 'user' }, { key: root.keys.rootPassword.key, path: 'password' }],
+            defaultMode: 0o440,
+          },
+        },
+        {
+          name: 'minio-users',
+          projected: {
+            defaultMode: 0o440,
+            // Every MinIO user's key, at /secrets/users/<client>/ (the step sets them in MinIO).
+            sources: Lazy.any({
+              produce: () => minio.userSecrets.map((u) => ({
+                secret: {
+                  name: u.name,
+                  items: [
+                    { key: u.keys.accessKey.key, path: `${u.name.slice(minio.name.length + 1)}/access-key` },
+                    { key: u.keys.secretKey.key, path: `${u.name.slice(minio.name.length + 1)}/secret-key` },
+                  ],
+                },
+              })),
+            }) as any,
+          },
+        },
       );
+      new k8s.KubeConfigMap(this, 'scripts', { metadata: { name: scriptsConfigMap }, data: Lazy.any({ produce: files }) as any });
     }
     this.addContainer({
       name: 'milvus',
@@ -204,11 +237,7 @@ export class MilvusStandalone extends StatefulStore {
 
     this.etcdEndpoint = this.connect(etcd, 'Milvus metadata (etcd)');
     if (minio) {
-      this.minioEndpoint = this.connect(s3!, 'Milvus segments and indexes (S3), bucket creation');
-      new k8s.KubeConfigMap(this, 'scripts', {
-        metadata: { name: `${name}-scripts` },
-        data: { 'create-bucket.sh': readAsset('charts/milvus/assets/create-bucket.sh') },
-      });
+      this.minioEndpoint = this.connect(s3!, 'Milvus segments and indexes (S3), bucket and user provisioning');
     } else {
       FlowTable.of(this).add({
         from: this.peer,

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec } from '../../lib/pod';
-import { secretKeyRef, SECRETS } from '../../lib/secrets';
+import { AccessKeySecret, accessKeySecret, secretKeyRef, SECRETS } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 /** The S3 API port; it also serves the health checks and the Prometheus metrics. */
@@ -12,6 +12,18 @@ export const MINIO_METRICS_PATH = '/minio/v2/metrics/cluster';
 /** The uid and gid of the upstream MinIO chart's securityContext; the image itself sets no user. */
 const MINIO_UID = 1000;
 const DATA_DIR = '/data';
+
+/** What a client may do in a bucket. */
+export type BucketAccess = 'read' | 'readwrite';
+
+/** The S3 actions of each access (IAM policy JSON; MinIO's canned readonly/readwrite, per bucket). */
+const ACTIONS: Readonly<Record<BucketAccess, { bucket: string[]; objects: string[] }>> = {
+  read: { bucket: ['s3:GetBucketLocation', 's3:ListBucket'], objects: ['s3:GetObject'] },
+  readwrite: {
+    bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+    objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  },
+};
 
 /** S3 bucket naming rules, as MinIO enforces them. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -51,8 +63,9 @@ export interface MinioStoreProps {
 export class MinioStore extends StatefulStore {
   /** The bucket Milvus stores its segments in. */
   public readonly bucket: string;
-  /** The Secret and keys of the root user, which Milvus also uses. */
+  /** The Secret and keys of the root user: the server's, and administration's (the bucket step) only. */
   public readonly rootCredentials = SECRETS.minio;
+  private readonly users = new Map<string, { secret: AccessKeySecret; grants: Map<string, BucketAccess> }>();
 
   constructor(scope: Construct, id: string, props: MinioStoreProps) {
     if (!BUCKET_NAME.test(props.bucket) || props.bucket.includes('..')) {
@@ -100,5 +113,46 @@ export class MinioStore extends StatefulStore {
       ],
     });
     this.addVolume(scratchVolume('tmp', 64));
+  }
+
+  /**
+   * The user of one client (`minio-<client>`: a random access key and secret key) with a policy
+   * granting `grants` (bucket: access) and nothing else; the bucket step creates the buckets,
+   * the users and their policies. Asking again for the same client adds grants.
+   */
+  public user(client: string, grants: Readonly<Record<string, BucketAccess>>): AccessKeySecret {
+    for (const bucket of Object.keys(grants)) {
+      if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) throw new PropError(`MinIO user ${client}: '${bucket}' is no valid bucket name`);
+    }
+    const entry = this.users.get(client) ?? { secret: accessKeySecret(this.name, client, `S3 user of ${client}`), grants: new Map() };
+    for (const [bucket, access] of Object.entries(grants)) {
+      if (entry.grants.get(bucket) !== 'readwrite') entry.grants.set(bucket, access);
+    }
+    this.users.set(client, entry);
+    return entry.secret;
+  }
+
+  /** The users, in a stable order. */
+  public get userSecrets(): AccessKeySecret[] {
+    return [...this.users.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, u]) => u.secret);
+  }
+
+  /**
+   * What the bucket step provisions, as files: `buckets` (one per line), `users` (one client per
+   * line) and `policy-<client>.json` (its IAM policy).
+   */
+  public provisioning(): Record<string, string> {
+    const buckets = new Set([this.bucket, ...[...this.users.values()].flatMap((u) => [...u.grants.keys()])]);
+    const clients = [...this.users.keys()].sort();
+    const files: Record<string, string> = { buckets: `${[...buckets].sort().join('\n')}\n`, users: `${clients.join('\n')}\n` };
+    for (const client of clients) {
+      const grants = [...this.users.get(client)!.grants.entries()].sort(([a], [b]) => a.localeCompare(b));
+      const statement = grants.flatMap(([bucket, access]) => [
+        { Effect: 'Allow', Action: ACTIONS[access].bucket, Resource: [`arn:aws:s3:::${bucket}`] },
+        { Effect: 'Allow', Action: ACTIONS[access].objects, Resource: [`arn:aws:s3:::${bucket}/*`] },
+      ]);
+      files[`policy-${client}.json`] = `${JSON.stringify({ Version: '2012-10-17', Statement: statement }, null, 2)}\n`;
+    }
+    return files;
   }
 }

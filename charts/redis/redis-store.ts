@@ -245,7 +245,8 @@ export class RedisStore extends StatefulStore {
     const known = this.roles.get(client);
     if (known !== undefined && known !== role) throw new PropError(`Redis user '${client}' is already a ${known} user, not a ${role} user`);
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(client)) throw new PropError(`Redis user names are lower-case letters, digits and '-', got '${client}'`);
-    const secret = clientSecret(this.name, client, RULE_PURPOSE[role]);
+    // The admin user's password reaches only the server (which hashes every user's).
+    const secret = clientSecret(this.name, client, RULE_PURPOSE[role], role === 'admin' ? [`StatefulSet/${this.name}/redis`] : undefined);
     this.users.set(client, secret);
     this.roles.set(client, role);
     return secret;

@@ -141,8 +141,8 @@ describe('Milvus', () => {
       ETCD_ENDPOINTS: `${fqdn('etcd')}:2379`,
       MINIO_ADDRESS: fqdn('minio'),
       MINIO_PORT: '9000',
-      MINIO_ACCESS_KEY_ID: { secretKeyRef: { name: 'minio-root', key: 'root-user' } },
-      MINIO_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-root', key: 'root-password' } },
+      MINIO_ACCESS_KEY_ID: { secretKeyRef: { name: 'minio-milvus', key: 'access-key' } },
+      MINIO_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-milvus', key: 'secret-key' } },
       MINIO_BUCKET_NAME: minioConfig.bucket,
       MINIO_ROOT_PATH: 'files',
       MINIO_USE_SSL: 'false',
@@ -167,21 +167,27 @@ describe('Milvus', () => {
     expect(milvus.livenessProbe).not.toEqual(milvus.readinessProbe);
   });
 
-  test('creates its bucket before it starts, with a pinned mc and the root credentials, idempotently', () => {
-    const init = container(sts, 'create-bucket');
-    expect(podSpec(sts).initContainers.map((c: any) => c.name)).toEqual(['create-bucket']);
+  test('provisions its bucket and the MinIO users before it starts, as root, and runs with its own key', () => {
+    const init = container(sts, 'provision');
+    expect(podSpec(sts).initContainers.map((c: any) => c.name)).toEqual(['provision']);
     expect(init.image).toBe(imageName(minioConfig.clientImage));
-    expect(init.command).toEqual(['/bin/sh', '/scripts/create-bucket.sh']);
-    expect(envOf(sts, 'create-bucket')).toMatchObject({
-      MINIO_ENDPOINT: `http://${fqdn('minio')}:9000`,
-      MINIO_BUCKET: minioConfig.bucket,
-      MINIO_ROOT_USER: { secretKeyRef: { name: 'minio-root', key: 'root-user' } },
-      MINIO_ROOT_PASSWORD: { secretKeyRef: { name: 'minio-root', key: 'root-password' } },
-    });
+    expect(init.command).toEqual(['/bin/sh', '/provision/provision.sh']);
+    expect(envOf(sts, 'provision')).toMatchObject({ MINIO_ENDPOINT: `http://${fqdn('minio')}:9000`, MINIO_BUCKET: minioConfig.bucket });
+    expect(init.volumeMounts.map((m: any) => m.name)).toEqual(expect.arrayContaining(['minio-root', 'minio-users']));
+    expect(milvus.volumeMounts.map((m: any) => m.name)).not.toContain('minio-root');
+    expect(envOf(sts, 'milvus').MINIO_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'minio-milvus', key: 'access-key' } });
     expect(init.resources.limits).toHaveProperty('memory');
     expect(init.securityContext.readOnlyRootFilesystem).toBe(true);
-    const script = find(prod.objects, 'ConfigMap', 'milvus-scripts').data['create-bucket.sh'];
-    expect(script).toBe(readFileSync(join(__dirname, '..', '..', 'charts', 'milvus', 'assets', 'create-bucket.sh'), 'utf8'));
+    const files = find(prod.objects, 'ConfigMap', 'milvus-scripts').data;
+    expect(files['provision.sh']).toBe(readFileSync(join(__dirname, '..', '..', 'charts', 'milvus', 'assets', 'provision.sh'), 'utf8'));
+    expect(files.buckets).toBe(`${minioConfig.bucket}\n`);
+    expect(files.users).toBe('backup\nmilvus\n');
+    const resources = (client: string) => JSON.parse(files[`policy-${client}.json`]).Statement.flatMap((st: any) => st.Resource);
+    expect(resources('milvus')).toEqual([`arn:aws:s3:::${minioConfig.bucket}`, `arn:aws:s3:::${minioConfig.bucket}/*`]);
+    // The backup reads Milvus's bucket; it may not write it.
+    const backup = JSON.parse(files['policy-backup.json']).Statement.flatMap((st: any) => st.Action);
+    expect(backup).toContain('s3:GetObject');
+    expect(backup).not.toContain('s3:PutObject');
   });
 
   test('has a ServiceMonitor on the metrics port that keeps Milvus\'s own labels', () => {
@@ -225,7 +231,7 @@ describe.each(ALL_ENVIRONMENTS)('%s output', (envName) => {
       problems.push(resolve(host, Number(port)) ?? '');
     }
     problems.push(resolve(env.MINIO_ADDRESS, Number(env.MINIO_PORT)) ?? '');
-    const url = new URL(envOf(sts, 'create-bucket').MINIO_ENDPOINT);
+    const url = new URL(envOf(sts, 'provision').MINIO_ENDPOINT);
     problems.push(resolve(url.hostname, Number(url.port)) ?? '');
     expect(problems.filter((p) => p)).toEqual([]);
     expect(resolve(env.MINIO_ADDRESS, 9000)).toBeUndefined();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -124,39 +124,76 @@ describe("milvus.objectStorage 's3': an external S3-compatible store instead of 
 });
 
 
-describe('create-bucket.sh', () => {
-  const script = join(__dirname, '..', '..', 'charts', 'milvus', 'assets', 'create-bucket.sh');
+describe('provision.sh', () => {
+  const script = join(__dirname, '..', '..', 'charts', 'milvus', 'assets', 'provision.sh');
 
-  /** Runs the script with fake `mc` and `sleep`; `mc` fails its first `failures` calls. */
-  function run(failures: number, maxAttempts: number) {
-    const dir = mkdtempSync(join(tmpdir(), 'create-bucket-'));
+  /**
+   * Runs the script with fake `mc` (failing its first `failures` calls; `attach` answers
+   * `attachAnswer`) and `sleep`, against files for the buckets and two users.
+   */
+  function run(failures: number, maxAttempts: number, attachAnswer = 'ok') {
+    const dir = mkdtempSync(join(tmpdir(), 'provision-'));
     try {
       const fake = (name: string, body: string) => {
         writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
         chmodSync(join(dir, name), 0o755);
       };
-      fake('mc', `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/count"; echo "$*" >> "${dir}/calls"; [ "$n" -ge ${failures} ]`);
+      const write = (file: string, content: string) => {
+        mkdirSync(join(dir, file, '..'), { recursive: true });
+        writeFileSync(join(dir, file), content);
+      };
+      fake('mc', [
+        `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/count"; echo "$*" >> "${dir}/calls"`,
+        `[ "$n" -ge ${failures} ] || exit 1`,
+        `case "$*" in *"policy attach"*) [ "${attachAnswer}" = ok ] || { echo "${attachAnswer}" >&2; exit 1; } ;; esac`,
+      ].join('\n'));
       fake('sleep', 'exit 0');
+      write('provision/buckets', 'milvus-bucket\n');
+      write('provision/users', 'backup\nmilvus\n');
+      for (const u of ['backup', 'milvus']) write(`provision/policy-${u}.json`, '{}');
+      write('secrets/root/user', 'root-key');
+      write('secrets/root/password', 'root-secret');
+      for (const u of ['backup', 'milvus']) {
+        write(`secrets/users/${u}/access-key`, `${u}-key`);
+        write(`secrets/users/${u}/secret-key`, `${u}-secret`);
+      }
       const result = spawnSync('sh', [script], {
         encoding: 'utf8',
         env: {
           PATH: `${dir}:/usr/bin:/bin`, MAX_ATTEMPTS: String(maxAttempts), MC_CONFIG_DIR: `${dir}/mc`,
-          MINIO_ENDPOINT: 'http://minio:9000', MINIO_BUCKET: 'milvus-bucket', MINIO_ROOT_USER: 'milvus', MINIO_ROOT_PASSWORD: 's3cr3t',
+          MINIO_ENDPOINT: 'http://minio:9000', MINIO_BUCKET: 'milvus-bucket', PROVISION_DIR: join(dir, 'provision'), SECRETS_DIR: join(dir, 'secrets'),
         },
       });
-      return { status: result.status, calls: readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') };
+      const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
+      return { status: result.status, calls, stderr: result.stderr };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  test('retries until MinIO answers, then makes the bucket if it does not exist', () => {
+  test('retries until MinIO answers as root, then makes the bucket, each user with its policy, and checks Milvus\'s key', () => {
     const { status, calls } = run(2, 10);
     expect(status).toBe(0);
-    expect(calls.at(-1)).toBe(`--config-dir ${calls.at(-1)!.split(' ')[1]} --quiet mb --ignore-existing qingyu/milvus-bucket`);
-    // Two failed attempts, then the alias and the bucket.
-    expect(calls.filter((c) => c.includes(' alias set qingyu http://minio:9000 '))).toHaveLength(3);
-    expect(calls).toHaveLength(4);
+    expect(calls.slice(2)).toEqual([
+      '--quiet alias set root http://minio:9000 root-key root-secret',
+      '--quiet admin info root',
+      '--quiet mb --ignore-existing root/milvus-bucket',
+      '--quiet admin user add root backup-key backup-secret',
+      expect.stringMatching(/^--quiet admin policy create root qingyu-backup \S+\/policy-backup\.json$/),
+      '--quiet admin policy attach root qingyu-backup --user backup-key',
+      '--quiet admin user add root milvus-key milvus-secret',
+      expect.stringMatching(/^--quiet admin policy create root qingyu-milvus \S+\/policy-milvus\.json$/),
+      '--quiet admin policy attach root qingyu-milvus --user milvus-key',
+      '--quiet alias set milvus http://minio:9000 milvus-key milvus-secret',
+      '--quiet ls milvus/milvus-bucket',
+    ]);
+  });
+
+  test('takes a policy already attached as done, and fails on any other attach error', () => {
+    expect(run(0, 3, 'mc: <ERROR> The specified policy change is already in effect.').status).toBe(0);
+    const failed = run(0, 3, 'mc: <ERROR> Access Denied.');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('attaching policy qingyu-backup: mc: <ERROR> Access Denied.');
   });
 
   test('gives up with an error after MAX_ATTEMPTS', () => {

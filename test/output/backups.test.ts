@@ -92,8 +92,13 @@ test('development backs up to the in-cluster MinIO, which the README says is not
   const upload = podOf(find(objects, 'CronJob', 'redis-backup')).containers[0];
   expect(envOf(upload).RESTIC_REPOSITORY).toBe('s3:http://minio.qingyu-dev.svc.cluster.local:9000/backups/development/redis');
   const credentials = podOf(find(objects, 'CronJob', 'redis-backup')).volumes.find((v: any) => v.name === 'target-credentials');
-  expect(credentials.secret.secretName).toBe('minio-root');
-  expect(credentials.secret.items.map((i: any) => i.key)).toEqual(['root-user', 'root-password']);
+  // Its own MinIO user, limited to the backup bucket: never the root key.
+  expect(credentials.secret.secretName).toBe('minio-backup');
+  expect(credentials.secret.items.map((i: any) => i.key)).toEqual(['access-key', 'secret-key']);
+  const files = find(objects, 'ConfigMap', 'milvus-scripts').data;
+  expect(files.buckets).toBe('backups\nmilvus-bucket\n');
+  const resources = JSON.parse(files['policy-backup.json']).Statement.flatMap((st: any) => st.Resource);
+  expect(resources).toEqual(['arn:aws:s3:::backups', 'arn:aws:s3:::backups/*', 'arn:aws:s3:::milvus-bucket', 'arn:aws:s3:::milvus-bucket/*']);
 });
 
 test.each(ALL_ENVIRONMENTS)('%s: every credential of a backup pod is a mounted file, none an environment variable', (env) => {
@@ -128,7 +133,9 @@ describe('bad backup settings end with one line naming the setting', () => {
     [mongo({ schedule: '0 3 * * *' }), "config production.mongodb.backup: 'backup.schedule' '0 3 * * *' runs every 1440 minutes, longer than 'backup.rpoMinutes' 420: the RPO could never be met"],
     [mongo({ schedule: 'daily' }), "config production.mongodb.backup: 'backup.schedule' must be a five-field cron expression of numbers, '*', ',', '-' and '/', got 'daily'"],
     [mongo({ retentionDays: 0 }), "config production.mongodb.backup: 'backup.retentionDays' must be a whole number of at least 1, got 0"],
-    [withSection(production, 'backup', { ...production.backup, target: { type: 'in-cluster-minio', bucket: 'b', prefix: 'p' } }), undefined],
+    [withSection(production, 'backup', { ...production.backup, target: { type: 'in-cluster-minio', bucket: 'backups', prefix: 'p' } }), undefined],
+    [withSection(production, 'backup', { ...production.backup, target: { type: 'in-cluster-minio', bucket: 'b', prefix: 'p' } }),
+      "config production.backup.target: MinIO user backup: 'b' is no valid bucket name"],
   ])('%#', (config, message) => {
     expect(compositionError(config)).toBe(message);
   });

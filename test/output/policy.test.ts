@@ -93,6 +93,15 @@ const BREAKAGES: Record<string, Array<[string, Mutation]>> = {
   'network-isolation': [['no default deny', without('NetworkPolicy')]],
   'internal-services': [['LoadBalancer', (o) => (o.find((x) => x.kind === 'Service')!.spec.type = 'LoadBalancer')]],
   'ingress-tls-no-snippets': [['no TLS', (o) => delete o.find((x) => x.kind === 'Ingress')!.spec.tls], ['snippet', (o) => (o.find((x) => x.kind === 'Ingress')!.metadata.annotations = { 'nginx.ingress.kubernetes.io/configuration-snippet': 'x' })]],
+  'admin-credentials': [
+    ['an app reading the MinIO root key', (o) => {
+      main(o).env = [...(main(o).env ?? []), { name: 'K', valueFrom: { secretKeyRef: { name: 'minio-root', key: 'root-user' } } }];
+    }],
+    ['an app mounting the MongoDB root Secret', (o) => {
+      pod(o).volumes = [...(pod(o).volumes ?? []), { name: 'root', secret: { secretName: 'mongodb-root' } }];
+      main(o).volumeMounts = [...(main(o).volumeMounts ?? []), { name: 'root', mountPath: '/r' }];
+    }],
+  ],
   'least-privilege-rbac': [['reads Secrets', (o) => o.find((x) => x.kind === 'Role')!.rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] })], ['wildcard', (o) => (o.find((x) => x.kind === 'Role')!.rules[0].verbs = ['*'])]],
 };
 

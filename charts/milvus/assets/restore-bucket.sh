@@ -6,7 +6,10 @@ set -eu
 : "${S3_URL:?}" "${S3_BUCKET:?}"
 src=/scratch/restore/bucket
 test -d "$src" || { echo "restore: $src is missing" >&2; exit 1; }
-mc --quiet alias set target "$S3_URL" "$(cat /secrets/bucket/access-key)" "$(cat /secrets/bucket/secret-key)" >/dev/null
+# The backup's own key only reads: write with the key of /secrets/restore (Milvus's) when there is one.
+keys=/secrets/bucket
+[ -f /secrets/restore/access-key ] && keys=/secrets/restore
+mc --quiet alias set target "$S3_URL" "$(cat "$keys/access-key")" "$(cat "$keys/secret-key")" >/dev/null
 mc --quiet mb --ignore-existing "target/$S3_BUCKET"
 mc --quiet mirror --overwrite --remove "$src" "target/$S3_BUCKET"
 echo "restore: bucket $S3_BUCKET holds $(mc --quiet ls --recursive "target/$S3_BUCKET" | wc -l) objects"
