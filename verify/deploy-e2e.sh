@@ -63,8 +63,17 @@ export KUBECACHEDIR="$work/kubecache"
 export QINGYU_RELEASES="$work/releases"
 export NO_COLOR=1
 export QY_POLL_SECONDS=2
-# The one `prompt` key of the catalogue (scripts/create-secrets.sh --help): a fake OpenAI key.
-export QINGYU_SECRET_PYTHON_AI_SECRETS_OPENAI_API_KEY="sk-e2e-not-a-real-key"
+# Every `prompt` key of the catalogue (scripts/create-secrets.sh --help) gets a placeholder from
+# the environment, as automation would give it: a URL for *-url keys, a marked fake otherwise.
+# Derived from the catalogue, so a new receiver or credential needs no change here.
+while IFS=$'\t' read -r _ secret key _; do
+  variable=$(printf 'QINGYU_SECRET_%s_%s' "$secret" "$key" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')
+  case $key in
+    *-url) value="https://${secret}.e2e.invalid/${key}" ;;
+    *) value="e2e-not-a-real-${key}" ;;
+  esac
+  export "$variable=$value"
+done < <(node "$QY_VERIFY_REPO/scripts/secrets-catalog.mjs" --env "$E2E_ENV" --format tsv | awk -F'\t' '$1 == "key" && $4 == "prompt"')
 kc() { "$kubectl_bin" --request-timeout=60s "$@"; }
 pki="$work/pki"
 
@@ -137,7 +146,7 @@ prepare_namespace() {
     sleep 0.5
   done
   local name type source host
-  host="$(qy_facts ingress-host host | head -1)"
+  host="$(qy_facts ingress-host host | sed -n 1p)"
   while IFS=$'\t' read -r name type source; do
     [[ $type == kubernetes.io/tls && $source != cert-manager ]] || continue
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=${host:-localhost}" \
@@ -238,7 +247,7 @@ step "start the cluster, controllers, KWOK nodes" setup_cluster
 mapfile -t pids <"$work/pids"
 step "render $E2E_ENV" render
 QY_FACTS="$work/facts.tsv"
-NS="$(qy_facts namespace name | head -1)"
+NS="$(qy_facts namespace name | sed -n 1p)"
 mapfile -t APPS < <(qy_facts app-deployment name)
 [[ -n $NS && ${#APPS[@]} -gt 0 ]] || qy_die "cannot tell the namespace and the app Deployments of $E2E_ENV"
 step "namespace, create-secrets.sh, TLS Secret" prepare_namespace
