@@ -169,7 +169,8 @@ qy_seconds_left() {
   printf '%d' $((QY_DEADLINE > now ? QY_DEADLINE - now : 0))
 }
 
-# Waits for every Deployment and StatefulSet of the facts to finish its rollout, in apply order.
+# Waits for every Deployment and StatefulSet of the facts to finish its rollout, in apply order,
+# then for every Job to complete.
 # On failure prints the pods and recent events of the workload and returns 1, naming it in QY_FAILED.
 qy_wait_rollouts() {
   local kind name selector left resource
@@ -190,6 +191,37 @@ qy_wait_rollouts() {
       return 1
     fi
   done < <(qy_facts workload kind name selector)
+  qy_wait_jobs
+}
+
+# Waits for every Job of the facts (one-off steps such as milvus-auth, which run once their
+# store is up) to complete; a failed Job (its backoffLimit or deadline spent) fails at once.
+qy_wait_jobs() {
+  local name state left
+  while IFS=$'\t' read -r name; do
+    [[ -n $name ]] || continue
+    qy_info "waiting for Job ${name} to complete (up to $(qy_seconds_left)s)"
+    while :; do
+      # shellcheck disable=SC2016 # a Go template, not shell
+      state=$(qy_kubectl get job "$name" -n "$QY_NAMESPACE" -o go-template='{{range .status.conditions}}{{if eq .status "True"}}{{.type}} {{end}}{{end}}' 2>&1) || state="error: ${state}"
+      case $state in
+        *Complete*) break ;;
+        *Failed*)
+          QY_FAILED="Job ${name} failed"
+          qy_diagnose Job "$name" "batch.kubernetes.io/job-name=${name}"
+          qy_kubectl logs -n "$QY_NAMESPACE" "job/${name}" --tail=20 2>&1 | sed 's/^/    /' >&2 || true
+          return 1
+          ;;
+      esac
+      left=$(qy_seconds_left)
+      if ((left <= 0)); then
+        QY_FAILED="Job ${name} did not complete before the --timeout ran out"
+        qy_diagnose Job "$name" "batch.kubernetes.io/job-name=${name}"
+        return 1
+      fi
+      sleep "${QY_POLL_SECONDS:-5}"
+    done
+  done < <(qy_facts job name)
 }
 
 # Pods and recent events of a workload, for the person reading the failure.

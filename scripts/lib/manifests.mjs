@@ -56,6 +56,7 @@ export const FACT_FIELDS = {
   object: ['file', 'apiVersion', 'kind', 'namespace', 'name', 'scope', 'labels'],
   crd: ['group', 'version', 'kind'],
   workload: ['kind', 'name', 'file', 'selector', 'replicas'],
+  job: ['name', 'file'],
   image: ['kind', 'workload', 'container', 'image'],
   'app-deployment': ['name'],
   'datastore-image': ['statefulset', 'container', 'image'],
@@ -234,6 +235,7 @@ export function facts(dir) {
       for (const c of o.spec?.template?.spec?.containers ?? []) out('image', o.kind, o.metadata.name, c.name, c.image);
       if (o.kind === 'Deployment' && o.metadata?.labels?.[TIER] === 'app') out('app-deployment', o.metadata.name);
     }
+    if (o.kind === 'Job') out('job', o.metadata.name, file);
     if (o.kind === 'StatefulSet') {
       const main = mainContainer(o);
       if (main) out('datastore-image', o.metadata.name, main.name, main.image);

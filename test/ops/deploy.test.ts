@@ -76,6 +76,18 @@ test('fails naming the workload whose rollout does not finish, and keeps the rel
   expect(readFileSync(join(cluster.releases, 'production', '1', 'release.env'), 'utf8')).toMatch(/^status=failed$/m);
 });
 
+test('waits for the release\'s Jobs, and fails naming a Job that failed', () => {
+  expect(deploy().status).toBe(0);
+  expect(cluster.calls()).toContainEqual(expect.stringMatching(/get job mongodb-setup-1a2b3c -n qingyu -o go-template=.*conditions/));
+  cluster.cleanup();
+  cluster = new FakeCluster().healthy();
+  cluster.set('fail-job', 'mongodb-setup-');
+  const r = deploy();
+  expect(r.status).toBe(5);
+  expect(r.stderr).toContain('Job mongodb-setup-1a2b3c failed');
+  expect(readFileSync(join(cluster.releases, 'production', '1', 'release.env'), 'utf8')).toMatch(/^status=failed$/m);
+});
+
 test('fails naming a Service without ready endpoints', () => {
   cluster.set('endpoints', 'mongodb\tRRR\ngo-backend\tNNN\n');
   const r = deploy();
