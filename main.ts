@@ -31,7 +31,7 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
       database: mongodb.replicaSet.database,
     },
     redis: { endpoint: redis.redis.endpoint('redis'), user: (client) => redis.redis.user(client, 'app') },
-    milvus: milvus.milvus.endpoint('grpc'),
+    milvus: { endpoint: milvus.milvus.endpoint('grpc'), user: (client) => milvus.auth.user(client) },
     prometheus: monitoring.queryEndpoint,
   });
   const edge = new EdgeChart(app, 'edge', { config, apps: apps.apps });

@@ -147,7 +147,7 @@ export const ACCEPTED_ADVISORIES: readonly AcceptedAdvisory[] = [
     id: 'CVE-2025-64513',
     repository: 'milvusdb/milvus',
     line: '2.3',
-    reason: "the design's Milvus 2.3.0 gets no fix; only python-ai may reach 19530 (NetworkPolicy), "
+    reason: "the design's Milvus 2.3.0 gets no fix; only python-ai and the milvus-auth Job may reach 19530 (NetworkPolicy), "
       + 'and the upgrade path 2.3 -> 2.4 -> 2.5 -> 2.6 is a one-line change of images.milvus (README "Milvus")',
   },
   {

@@ -96,6 +96,7 @@ const productionMinio: MinioConfig = {
 
 const productionMilvus: MilvusConfig = {
   image: IMAGES.milvus,
+  authImage: IMAGES.grpcurl,
   storage: { sizeGiB: 50 },
   resources: resources([1000, 4000], [4096, 8192], [256, 4096]),
   etcd: {

@@ -25,6 +25,10 @@ export const IMAGES = {
   minio: image('quay.io/minio/minio', 'RELEASE.2023-03-20T20-16-18Z'),
   // MinIO's client at the release cut next to the server's: the bucket step of Milvus's pod.
   minioClient: image('quay.io/minio/mc', 'RELEASE.2023-03-20T17-17-53Z'),
+  // grpcurl v1.9.4 (2026-08-31, github.com/fullstorydev/grpcurl on the Go proxy); its release
+  // script (releasing/do-release.sh) pushes the Dockerfile's alpine target as v<version>-alpine:
+  // busybox's shell beside /bin/grpcurl. The milvus-auth Job.
+  grpcurl: image('fullstorydev/grpcurl', 'v1.9.4-alpine'),
   prometheus: image('quay.io/prometheus/prometheus', 'v3.13.5'),
   // v0.34.2 (2026-10-29): the 0.34 line with its two [SECURITY] fixes, before 0.35's breaking changes.
   alertmanager: image('quay.io/prometheus/alertmanager', 'v0.34.2'),

@@ -124,6 +124,8 @@ export type ObjectStorageConfig = MinioConfig | S3ObjectStorageConfig;
 
 export interface MilvusConfig {
   readonly image: ImageRef;
+  /** The milvus-auth Job's image: grpcurl with a shell (charts/milvus/milvus-auth.ts). */
+  readonly authImage: ImageRef;
   readonly storage: StorageSpec;
   readonly resources: ResourceSpec;
   readonly etcd: EtcdConfig;

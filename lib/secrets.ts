@@ -85,6 +85,10 @@ export const SECRETS = {
     // Without it no backup can be read: keep a copy outside the cluster (README "Recovery").
     resticPassword: { key: 'restic-password', source: 'random', description: 'encryption password of every restic repository' },
   }),
+  milvusRoot: secret('milvus-root', "Milvus's root user, used only by the milvus-auth Job (which sets its password at the first start and manages every client's user and role)", {
+    username: { key: 'username', source: 'fixed', value: 'root', description: 'Milvus root user name (built in)' },
+    password: { key: 'password', source: 'random', description: 'Milvus root password (replaces the built-in default at the first start)' },
+  }, ['Job/milvus-auth-*/auth']),
   grafana: secret('grafana-admin', 'Grafana administrator', {
     adminUser: { key: 'admin-user', source: 'fixed', value: 'admin', description: 'Grafana admin user' },
     adminPassword: { key: 'admin-password', source: 'random', description: 'Grafana admin password' },
@@ -101,16 +105,20 @@ const CLIENT_SECRETS = new Map<string, ClientSecret>();
  * user name is the client's, its password random. Stores make these as their clients connect,
  * so a new client gets its own credentials without an edit here; the catalogue lists every one
  * the composition made (`catalogueSecrets`), which `scripts/create-secrets.sh` creates.
+ * `username`: the store's name for the user, where the store allows fewer characters than a
+ * client name has (Milvus: letters, digits and `_`).
  */
-export function clientSecret(store: string, client: string, purpose: string, adminOnly?: readonly string[]): ClientSecret {
+export function clientSecret(
+  store: string, client: string, purpose: string, adminOnly?: readonly string[], username = client,
+): ClientSecret {
   const name = `${store}-${client}`;
   const spec: ClientSecret = {
     name,
-    description: `${store} user '${client}': ${purpose}`,
+    description: `${store} user '${username}': ${purpose}`,
     ...(adminOnly ? { adminOnly } : {}),
     keys: {
-      username: { key: 'username', source: 'fixed', value: client, description: `${store} user name` },
-      password: { key: 'password', source: 'random', description: `password of ${store} user ${client}` },
+      username: { key: 'username', source: 'fixed', value: username, description: `${store} user name` },
+      password: { key: 'password', source: 'random', description: `password of ${store} user ${username}` },
     },
   };
   CLIENT_SECRETS.set(name, spec);

@@ -22,7 +22,9 @@ function secretsRead(spec: any): Array<{ container: string; secret: string }> {
   ].filter(Boolean).map((secret: string) => ({ container: c.name, secret })));
 }
 
-const matchesUser = (pattern: string, user: string) => pattern.endsWith('/*') ? user.startsWith(pattern.slice(0, -1)) : pattern === user;
+/** `Kind/name/container` against a pattern of lib/secrets.ts `adminOnly`: `*` is any run of characters but `/`. */
+const matchesUser = (pattern: string, user: string) =>
+  new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`).test(user);
 
 export const OBJECT_RULES: readonly Rule[] = [
   {

@@ -15,8 +15,8 @@ export interface AppsChartProps {
   readonly mongodb: { readonly members: Endpoint; readonly replicaSetName: string; readonly database: string };
   /** The Redis client Service, and the ACL user (and Secret) of each app that uses it. */
   readonly redis: { readonly endpoint: Endpoint; user(client: string): ClientSecret };
-  /** The Milvus gRPC Service. */
-  readonly milvus: Endpoint;
+  /** The Milvus gRPC Service, and the Milvus user (and Secret) of each app that uses it. */
+  readonly milvus: { readonly endpoint: Endpoint; user(client: string): ClientSecret };
   /** Where Prometheus answers queries (the platform's own, or a shared stack's). */
   readonly prometheus: Endpoint;
 }
@@ -97,10 +97,17 @@ function mongodb(app: AppService, w: Wiring): void {
   app.addSecret('MONGODB_PASSWORD', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.password);
 }
 
+/**
+ * Milvus for one app: MILVUS_HOST and MILVUS_PORT, and its own Milvus user, MILVUS_USERNAME and
+ * MILVUS_PASSWORD (from `milvus-<app>`; the user name has `_` for `-`).
+ */
 function milvus(app: AppService, w: Wiring): void {
-  const endpoint = app.connect(w.props.milvus, 'vector search');
+  const endpoint = app.connect(w.props.milvus.endpoint, 'vector search');
   app.addSetting('MILVUS_HOST', endpoint.hosts[0]);
   app.addSetting('MILVUS_PORT', String(endpoint.port));
+  const user = w.props.milvus.user(app.name);
+  app.addSetting('MILVUS_USERNAME', user.keys.username.value!);
+  app.addSecret('MILVUS_PASSWORD', user, user.keys.password);
 }
 
 /**

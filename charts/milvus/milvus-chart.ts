@@ -10,6 +10,7 @@ import { PlatformChart } from '../../lib/platform-chart';
 import { SecretKey, SECRETS, SecretSpec } from '../../lib/secrets';
 import { EtcdCluster } from './etcd-cluster';
 import { EtcdDefrag } from './etcd-defrag';
+import { MilvusAuth } from './milvus-auth';
 import { MilvusStandalone } from './milvus-standalone';
 import { MinioStore } from './minio-store';
 
@@ -24,6 +25,7 @@ export interface MilvusChartProps {
  *
  *   python-ai --grpc--> milvus --client--> etcd
  *                              --api-----> minio (bucket created by milvus's init container)
+ *   milvus-auth (Job) --grpc--> milvus (root: every client's user, role and grants)
  */
 export class MilvusChart extends PlatformChart {
   public readonly etcd: EtcdCluster;
@@ -31,6 +33,8 @@ export class MilvusChart extends PlatformChart {
   public readonly minio?: MinioStore;
   /** Milvus; python-ai connects to `milvus.endpoint('grpc')`. */
   public readonly milvus: MilvusStandalone;
+  /** Milvus's users and grants; clients get theirs with `auth.user(client)`. */
+  public readonly auth: MilvusAuth;
   /** The scheduled defragmentation of etcd. */
   public readonly etcdDefrag: EtcdDefrag;
   private readonly config: PlatformConfig;
@@ -54,6 +58,11 @@ export class MilvusChart extends PlatformChart {
       objectStore: os.type === 'minio'
         ? { kind: 'minio', minio: this.minio!, clientImage: os.clientImage }
         : { kind: 's3', ...os, credentials: SECRETS.objectStore },
+    }));
+    this.auth = fromSettings(`${settings}.authImage`, () => new MilvusAuth(this, 'auth', {
+      milvus: this.milvus,
+      image: config.authImage,
+      maxWaitSeconds: this.milvus.maxStartupSeconds,
     }));
     this.etcdDefrag = fromSettings(`${settings}.etcd.defragSchedule`, () => new EtcdDefrag(this, 'etcd-defrag', {
       etcd: this.etcd,

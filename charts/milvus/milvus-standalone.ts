@@ -104,6 +104,8 @@ export interface MilvusStandaloneProps {
 export class MilvusStandalone extends StatefulStore {
   public readonly rootPath: string;
   public readonly bucket: string;
+  /** The startup probe's budget: how long a start may take. */
+  public readonly maxStartupSeconds: number;
   /** The etcd and (in-cluster) MinIO endpoints it is configured with (the flows are recorded). */
   public readonly etcdEndpoint: Endpoint;
   public readonly minioEndpoint?: Endpoint;
@@ -132,6 +134,7 @@ export class MilvusStandalone extends StatefulStore {
       terminationGracePeriodSeconds: 60,
     });
     this.rootPath = rootPath;
+    this.maxStartupSeconds = maxStartupSeconds;
     const { objectStore } = props;
     if (objectStore.kind === 's3') validateExternal(objectStore);
     const etcd = props.etcd.endpoint('client');
@@ -221,7 +224,12 @@ export class MilvusStandalone extends StatefulStore {
       image: props.image,
       // Arguments only: the image's entrypoint, tini, stays PID 1 to forward signals and reap.
       args: ['milvus', 'run', 'standalone'],
-      env: [{ name: 'ETCD_ENDPOINTS', value: etcd.address }, ...storeEnv],
+      env: [
+        { name: 'ETCD_ENDPOINTS', value: etcd.address },
+        ...storeEnv,
+        // Every call authenticated; users and grants are the milvus-auth Job's (milvus-auth.ts).
+        { name: 'COMMON_SECURITY_AUTHORIZATIONENABLED', value: 'true' },
+      ],
       ports: this.containerPorts('grpc', 'metrics'),
       resources: props.resources,
       startupProbe: healthz(10, Math.ceil(maxStartupSeconds / 10), 5),

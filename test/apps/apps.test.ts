@@ -186,6 +186,8 @@ describe('python-ai', () => {
       MONGODB_PASSWORD: { secretKeyRef: { name: 'mongodb-app', key: 'password' } },
       MILVUS_HOST: cm,
       MILVUS_PORT: cm,
+      MILVUS_USERNAME: cm,
+      MILVUS_PASSWORD: { secretKeyRef: { name: 'milvus-python-ai', key: 'password' } },
       REDIS_URL: cm,
       REDIS_USERNAME: cm,
       REDIS_PASSWORD: { secretKeyRef: { name: 'redis-python-ai', key: 'password' } },
@@ -195,6 +197,7 @@ describe('python-ai', () => {
     expect(setting(prod.objects, 'python-ai', 'MONGODB_URI')).toBe(setting(prod.objects, 'go-backend', 'MONGODB_URI'));
     expect(setting(prod.objects, 'python-ai', 'MILVUS_HOST')).toBe('milvus.qingyu.svc.cluster.local');
     expect(setting(prod.objects, 'python-ai', 'MILVUS_PORT')).toBe('19530');
+    expect(setting(prod.objects, 'python-ai', 'MILVUS_USERNAME')).toBe('python_ai');
     expect(setting(prod.objects, 'python-ai', 'REDIS_URL')).toBe('redis://redis.qingyu.svc.cluster.local:6379/0');
     expect(setting(prod.objects, 'python-ai', 'GO_API_URL')).toBe('http://go-backend.qingyu.svc.cluster.local:8080');
   });

@@ -14,7 +14,7 @@ describe.each(ALL_ENVIRONMENTS)('%s namespace', (env) => {
     }
   });
 
-  test('has a quota that fits every workload at its HPA maximum plus a surge pod, with headroom', () => {
+  test('has a quota that fits every workload at its HPA maximum plus a surge pod, and every Job, with headroom', () => {
     const hard = find(objects, 'ResourceQuota', 'platform').spec.hard;
     // Sum independently: each container's requests, times the most pods its workload runs.
     let cpu = 0;
@@ -28,6 +28,14 @@ describe.each(ALL_ENVIRONMENTS)('%s namespace', (env) => {
         cpu += parseQuantity(c.resources.requests.cpu) * n;
         memory += parseQuantity(c.resources.requests.memory) * n;
       }
+    }
+    // Jobs and CronJobs (concurrencyPolicy Forbid): one pod each at a time.
+    for (const j of [...ofKind(objects, 'Job'), ...ofKind(objects, 'CronJob').map((c) => c.spec.jobTemplate)]) {
+      for (const c of j.spec.template.spec.containers) {
+        cpu += parseQuantity(c.resources.requests.cpu);
+        memory += parseQuantity(c.resources.requests.memory);
+      }
+      pods += 1;
     }
     expect(parseQuantity(hard['requests.cpu'])).toBeGreaterThanOrEqual(cpu);
     expect(parseQuantity(hard['requests.memory'])).toBeGreaterThanOrEqual(memory);

@@ -106,6 +106,7 @@ function intendedFlows(env: string, objects: K8sObject[], objectStore: 'minio' |
     'go-backend -> redis:6379',
     'python-ai -> redis:6379',
     'python-ai -> milvus:19530',
+    'milvus-auth -> milvus:19530',
     'python-ai -> internet:443',
     'go-backend -> prometheus:9090',
     'mongodb -> mongodb:27017', // replication, elections, the bootstrap's peer checks

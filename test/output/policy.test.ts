@@ -97,6 +97,10 @@ const BREAKAGES: Record<string, Array<[string, Mutation]>> = {
     ['an app reading the MinIO root key', (o) => {
       main(o).env = [...(main(o).env ?? []), { name: 'K', valueFrom: { secretKeyRef: { name: 'minio-root', key: 'root-user' } } }];
     }],
+    ['an app projecting the Milvus root password (only Job/milvus-auth-*/auth may)', (o) => {
+      pod(o).volumes = [...(pod(o).volumes ?? []), { name: 'root', projected: { sources: [{ secret: { name: 'milvus-root', items: [{ key: 'password', path: 'p' }] } }] } }];
+      main(o).volumeMounts = [...(main(o).volumeMounts ?? []), { name: 'root', mountPath: '/r' }];
+    }],
     ['an app mounting the MongoDB root Secret', (o) => {
       pod(o).volumes = [...(pod(o).volumes ?? []), { name: 'root', secret: { secretName: 'mongodb-root' } }];
       main(o).volumeMounts = [...(main(o).volumeMounts ?? []), { name: 'root', mountPath: '/r' }];
