@@ -31,12 +31,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 KUBECONFORM_VERSION=v0.7.0
 # renovate: datasource=go depName=github.com/zegl/kube-score
 KUBE_SCORE_VERSION=v1.20.0
+# renovate: datasource=go depName=github.com/aquasecurity/trivy
+TRIVY_VERSION=v0.74.0
+# renovate: datasource=go depName=github.com/controlplaneio/kubesec/v2
+KUBESEC_VERSION=v2.14.2
 # renovate: datasource=pypi depName=checkov
 CHECKOV_VERSION=3.3.30
 # renovate: datasource=pypi depName=kubernetes-validate
 KUBERNETES_VALIDATE_VERSION=1.37.0
 
-read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score checkov kubernetes-validate}"
+read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score trivy kubesec checkov kubernetes-validate}"
 started=$SECONDS
 verify="$QY_VERIFY_REPO/verify"
 cache="$QY_VERIFY_CACHE"
@@ -57,20 +61,51 @@ fi
 ((${#k8s_versions[@]} > 0)) || qy_die "QINGYU_VERIFY_K8S_VERSIONS names no version"
 
 # --- installs (idempotent; a half-finished install is never taken for a finished one) -----------
-go_tool() { # NAME MODULE/PATH VERSION -> path of the binary
-  local name="$1" pkg="$2" version="$3"
+# The Go tools are built by verify/lib/build.sh's cached_build into $cache/bin/<name>-<version>/,
+# each with .qy-build (how it was built and how long it took).
+QY_BUILD_NAME=$QY_LOG_NAME
+# shellcheck source=verify/lib/build.sh
+source "$verify/lib/build.sh"
+
+# _go_stamp LABEL SECONDS: what was built and how long it took, into BUILD_OUT/.qy-build.
+_go_stamp() {
+  printf 'built=%s\nseconds=%s\ngo=%s\ngoexperiment=%s\ndate=%s\n' "$1" "$2" "$(go env GOVERSION)" \
+    "${GOEXPERIMENT:-}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$BUILD_OUT/.qy-build"
+}
+_go_install() { # NAME PKG@VERSION LDFLAGS (inside cached_build)
+  local t0=$SECONDS
+  GOBIN="$BUILD_OUT" GOFLAGS=-trimpath go install -ldflags "$3" "$2" >&2 || return 1
+  _go_stamp "go install $2" $((SECONDS - t0))
+}
+_go_build() { # NAME MODULE@VERSION PACKAGE LDFLAGS (inside cached_build)
+  local t0=$SECONDS dir
+  dir="$(cd "$BUILD_OUT" && GOFLAGS="" GOWORK=off go mod download -json "$2" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [[ -n "$dir" && -f "$dir/go.mod" ]] || { qy_log "go mod download $2 failed"; return 1; }
+  (cd "$dir" && GOWORK=off go build -ldflags "$4" -o "$BUILD_OUT/$1" "$3") >&2 || return 1
+  _go_stamp "go mod download $2 + go build $3" $((SECONDS - t0))
+}
+
+# go_tool NAME MODULE/PATH VERSION [LDFLAGS] -> path of the binary, built with `go install
+# MODULE/PATH@VERSION` (the caller's GOEXPERIMENT, if any, is the build's).
+go_tool() {
+  local name="$1" pkg="$2" version="$3" ldflags="${4:--s -w}"
   local dir="$cache/bin/$name-$version"
-  if [[ ! -x "$dir/$name" ]]; then
-    command -v go >/dev/null || qy_die "go is required to install $name"
-    qy_log "installing $name $version (first time only)"
-    local tmp
-    tmp="$(mktemp -d "$cache/bin/.$name-XXXXXX")"
-    GOBIN="$tmp" GOFLAGS=-trimpath GOTOOLCHAIN=local CGO_ENABLED=0 \
-      go install -ldflags "-s -w" "$pkg@$version" >&2 || { rm -rf "$tmp"; qy_die "go install $pkg@$version failed"; }
-    chmod 755 "$tmp"
-    rm -rf "$dir"
-    mv "$tmp" "$dir"
-  fi
+  command -v go >/dev/null || [[ -x "$dir/$name" ]] || qy_die "go is required to install $name"
+  cached_build "$dir" "$name $version" "$name" -- _go_install "$name" "$pkg@$version" "$ldflags" ||
+    qy_die "go install $pkg@$version failed"
+  printf '%s\n' "$dir/$name"
+}
+
+# go_module_tool NAME MODULE VERSION PACKAGE [LDFLAGS] -> path of the binary, built with `go build
+# PACKAGE` in the downloaded module MODULE@VERSION, as its main module (its own go.sum): for a
+# module `go install` refuses (the proxy answers 403 for its version list, which go install reads).
+go_module_tool() {
+  local name="$1" module="$2" version="$3" package="$4" ldflags="${5:--s -w}"
+  local dir="$cache/bin/$name-$version"
+  command -v go >/dev/null || [[ -x "$dir/$name" ]] || qy_die "go is required to install $name"
+  cached_build "$dir" "$name $version" "$name" -- _go_build "$name" "$module@$version" "$package" "$ldflags" ||
+    qy_die "building $module@$version failed"
   printf '%s\n' "$dir/$name"
 }
 
@@ -121,6 +156,20 @@ for tool in "${tools[@]}"; do
   case "$tool" in
     kubeconform) bin[$tool]="$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")" ;;
     kube-score) bin[$tool]="$(go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION")" ;;
+    trivy)
+      # As Trivy's release builds it (goreleaser.yml in the module, build "build-linux"): main
+      # ./cmd/trivy, CGO_ENABLED=0, GOEXPERIMENT=jsonv2 (pkg/rpc imports encoding/json/v2), the
+      # version stamped into pkg/version/app.ver ({{.Version}}: the tag without its "v"). Its
+      # "-extldflags '-static'" is moot with CGO off (Go's own linker, a static binary anyway).
+      bin[$tool]="$(GOEXPERIMENT=jsonv2 go_tool trivy github.com/aquasecurity/trivy/cmd/trivy "$TRIVY_VERSION" \
+        "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}")"
+      ;;
+    kubesec)
+      # `go install` is refused (the proxy answers 403 for the module's version list; the version
+      # itself is served): built in the module, stamped as its .goreleaser.yml does.
+      bin[$tool]="$(go_module_tool kubesec github.com/controlplaneio/kubesec/v2 "$KUBESEC_VERSION" . \
+        "-s -w -X github.com/controlplaneio/kubesec/v2/cmd.version=${KUBESEC_VERSION#v}")"
+      ;;
     checkov) bin[$tool]="$(py_tool checkov checkov "$CHECKOV_VERSION")" ;;
     kubernetes-validate) bin[$tool]="$(py_tool kubernetes-validate kubernetes-validate "$KUBERNETES_VALIDATE_VERSION")" ;;
     *) qy_die "unknown tool $tool" ;;
@@ -137,6 +186,10 @@ for tool in "${tools[@]}"; do
         if [[ "$tool" == kubeconform ]]; then schemas[$version]="$(schemas_dir "$version")"; fi
       done
       ;;
+    kubesec)
+      checks+=("$tool")
+      schemas[${k8s_versions[0]}]="$(schemas_dir "${k8s_versions[0]}")"
+      ;;
     *) checks+=("$tool") ;;
   esac
 done
@@ -145,6 +198,40 @@ export QY_CRD_GROUPS
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/qingyu-validators.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+
+# split_objects DIST OUT: every object of DIST/*.yaml into OUT/<Kind>_<name>.yaml, its text as
+# written (documents split at their "---" lines).
+split_objects() {
+  mkdir -p "$2"
+  node -e '
+    const fs = require("fs"), path = require("path"), YAML = require(process.argv[1]);
+    const [dist, out] = process.argv.slice(2);
+    for (const file of fs.readdirSync(dist).filter((f) => f.endsWith(".yaml")).sort()) {
+      for (const text of fs.readFileSync(path.join(dist, file), "utf8").split(/^---[ \t]*$/m)) {
+        const o = YAML.parse(text);
+        if (!o) continue;
+        const name = path.join(out, o.kind + "_" + o.metadata.name + ".yaml");
+        if (fs.existsSync(name)) throw new Error(file + ": a second " + o.kind + "/" + o.metadata.name);
+        fs.writeFileSync(name, text.replace(/^\n/, ""));
+      }
+    }
+  ' "$QY_VERIFY_REPO/node_modules/yaml" "$1" "$2"
+}
+
+# trivy_data DIR: the data Trivy's checks read, into DIR: the "trust REGISTRY REASON" lines of
+# verify/trivy.conf become KSV-0125's trusted registries (ksv0125.trusted_registries, which
+# replaces the check's default: Azure, ECR and GCR only).
+trivy_data() {
+  local conf="$verify/trivy.conf"
+  mkdir -p "$1"
+  awk -v conf="$conf" '
+    $1 == "trust" {
+      if (NF < 3) { printf "%s:%d: \"trust REGISTRY REASON\": the reason is missing\n", conf, NR > "/dev/stderr"; bad = 1 }
+      list = list (list == "" ? "" : ",") "\"" $2 "\""
+    }
+    END { if (bad) exit 2; printf "{\"ksv0125\":{\"trusted_registries\":[%s]}}\n", list }
+  ' "$conf" >"$1/ksv0125.json"
+}
 
 # run_tool TOOL[@VERSION] DIST RAW: run one check on one directory of YAML, its output into RAW.
 # The tools' own exit codes are not trusted for the verdict: findings.mjs decides.
@@ -163,6 +250,37 @@ run_tool() {
       ;;
     kube-score)
       "${bin[$tool]}" score --output-format json "${args[@]}" "${files[@]}" >"$raw" 2>"$raw.err" || true
+      ;;
+    trivy)
+      # One file an object, named Kind_name.yaml ("_" is in no Kubernetes name), so that each
+      # result names its object: in a multi-document file Trivy's line numbers can point into the
+      # object before the one at fault (a ConfigMap's do), so they cannot say which it is.
+      split_objects "$dist" "$raw.objects" || return 1
+      trivy_data "$raw.data" || return 1
+      # Misconfiguration scanning with the checks embedded in the binary, offline: no check bundle
+      # or DB download (--skip-check-update; `trivy config` needs no vulnerability DB), no version
+      # notice, no telemetry, a scratch cache. Its own exit code says nothing (--exit-code 0).
+      "${bin[$tool]}" config --quiet --format json --exit-code 0 --skip-check-update \
+        --skip-version-check --disable-telemetry --cache-dir "$raw.cache" --misconfig-scanners kubernetes \
+        --config-data "$raw.data" "${args[@]}" "$raw.objects" >"$raw" 2>"$raw.err" || true
+      ;;
+    kubesec)
+      # One file a run (kubesec scans one); each prints a JSON array, gathered into one array of
+      # arrays. kubesec validates every object with kubeconform before scoring it: pointed at the
+      # generated schemas of the oldest version checked, it never reaches for the network.
+      local sep="" file
+      {
+        printf '['
+        for file in "${files[@]}"; do
+          printf '%s' "$sep"
+          sep=,
+          "${bin[$tool]}" scan --format json --kubernetes-version "${k8s_versions[0]}" \
+            --schema-location "${schemas[${k8s_versions[0]}]}/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+            --schema-location "${schemas[${k8s_versions[0]}]}/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
+            "${args[@]}" "$file" 2>>"$raw.err" || true
+        done
+        printf ']\n'
+      } >"$raw"
       ;;
     checkov)
       # --skip-download: no calls home (there is no network, and the verdict must not depend on it).

@@ -8,7 +8,8 @@
 //
 // <conf> is verify/<tool>.conf: lines "except RULE OBJECT REASON..." (OBJECT is Kind/name, where
 // * matches anything: Deployment/*, */mongodb, *; or Kind[label=value], every object of that kind
-// carrying the label, e.g. Deployment[qingyu.io/tier=app]; OBJECT@env limits it to one
+// carrying the label, e.g. Deployment[qingyu.io/tier=app]; !OBJECT is every object but those,
+// e.g. !LimitRange/* for a check that only means LimitRanges; OBJECT@env limits it to one
 // environment); every exception must give its reason. <facts.tsv> is scripts/lib/manifests.mjs
 // facts of the same files: its object records, read by field name.
 import { readFileSync } from 'node:fs';
@@ -44,14 +45,18 @@ readFileSync(confFile, 'utf8')
       process.stderr.write(`${confFile}:${i + 1}: "except RULE OBJECT REASON": the reason is missing\n`);
       process.exit(2);
     }
-    const [object, onlyEnv] = words[2].split('@');
+    const [spec, onlyEnv] = words[2].split('@');
     if (onlyEnv && onlyEnv !== env) return;
+    const negated = spec.startsWith('!');
+    const object = negated ? spec.slice(1) : spec;
     const byLabel = /^([A-Za-z]+)\[([^=\]]+=[^\]]*)\]$/.exec(object);
-    const glob = byLabel
+    const match = byLabel
       ? {
         test: (key) => objects.some((o) => o.key.toLowerCase() === key.toLowerCase() && o.kind === byLabel[1] && o.labels.has(byLabel[2])),
       }
       : new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    // !OBJECT: every object but those; never a finding about no object ('-').
+    const glob = negated ? { test: (key) => key !== '-' && !match.test(key) } : match;
     exceptions.push({ rule: words[1], glob, line: i + 1, used: false });
   });
 
@@ -80,6 +85,38 @@ const parsers = {
         const detail = (c.comments ?? []).map((m) => `${m.path ? `${m.path}: ` : ''}${m.summary}`).join('; ');
         add(object, c.check.id, `${c.grade === 1 ? 'CRITICAL' : 'WARNING'} ${c.check.name}${detail ? `: ${detail}` : ''}`);
       }
+    }
+  },
+  trivy() {
+    // `trivy config --format json` on one file an object, each named Kind_name.yaml by
+    // validators.sh ("_" is in no Kubernetes name): a result's Target is its object. Every file
+    // Trivy read and checked has a result (MisconfSummary), failures or not: fewer results than
+    // objects means a file it skipped.
+    const results = (JSON.parse(raw).Results ?? []).filter((r) => r.Class === 'config');
+    if (results.length < objects.length) {
+      add('-', 'not-scanned', `trivy checked ${results.length} of the ${objects.length} objects: a file was not read as Kubernetes YAML`);
+    }
+    for (const r of results) {
+      const m = /^(?:.*\/)?([A-Za-z0-9]+)_(.+)\.yaml$/.exec(r.Target ?? '');
+      const object = m ? canonical(m[1], m[2]) : '-';
+      for (const c of r.Misconfigurations ?? []) {
+        if (c.Status !== 'FAIL') continue;
+        add(object, c.ID, `${c.Severity} ${c.Title}: ${c.Message}`);
+      }
+    }
+  },
+  kubesec() {
+    // An array of `kubesec scan --format json` outputs, one a file, each an array of reports with
+    // object "Kind/name.namespace" (namespaces hold no dot; names may). A report that is not
+    // valid failed kubesec's schema check (kubeconform), and then no rule ran on it. Critical
+    // rules (negative points) matched; advise rules (positive points) did not, and every kind
+    // kubesec scores (Pod, Deployment, StatefulSet, DaemonSet) hears them: both are findings.
+    for (const r of JSON.parse(raw).flat()) {
+      const m = /^([^/]+)\/(.*)\.[^.]*$/.exec(r.object ?? '');
+      const object = m ? canonical(m[1], m[2]) : '-';
+      if (!r.valid) add(object, 'schema', r.message ?? 'kubesec: not valid');
+      for (const c of r.scoring?.critical ?? []) add(object, c.id, `CRITICAL ${c.reason} (${c.selector}, ${c.points} points)`);
+      for (const c of r.scoring?.advise ?? []) add(object, c.id, `ADVISE ${c.reason} (${c.selector})`);
     }
   },
   checkov() {
