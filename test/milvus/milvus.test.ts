@@ -122,6 +122,16 @@ describe('Milvus', () => {
     expect(milvus.args).toEqual(['milvus', 'run', 'standalone']);
   });
 
+  test('stops by itself before the grace period ends: the query node does not wait for a peer standalone lacks', () => {
+    const queryNode = Number(env.QUERYNODE_GRACEFULSTOPTIMEOUT);
+    const forceQuit = Number(env.COMMON_GRACEFULSTOPTIMEOUT);
+    expect(queryNode).toBeGreaterThan(0);
+    expect(queryNode).toBeLessThanOrEqual(10);
+    expect(forceQuit).toBeGreaterThan(queryNode);
+    // Room after Milvus's own force-quit for tini to reap and the kubelet to see it exit.
+    expect(podSpec(sts).terminationGracePeriodSeconds - forceQuit).toBeGreaterThanOrEqual(10);
+  });
+
   test('is a StatefulSet of exactly one member with a ReadWriteOnce volume at /var/lib/milvus', () => {
     expect(sts.spec.replicas).toBe(1);
     const claim = sts.spec.volumeClaimTemplates[0];
