@@ -154,7 +154,8 @@ export const ACCEPTED_ADVISORIES: readonly AcceptedAdvisory[] = [
     id: 'CVE-2026-26190',
     repository: 'milvusdb/milvus',
     line: '2.3',
-    reason: 'no 2.3 fix; only Prometheus may reach the metrics port 9091 (NetworkPolicy); fixed from 2.5.27 on the upgrade path',
+    reason: 'no 2.3 fix; the REST API it concerns is off (proxy.http.enabled false: 404 on 2.3.0, measured), and only Prometheus '
+      + 'may reach the metrics port 9091 (NetworkPolicy); fixed from 2.5.27 on the upgrade path',
   },
 ];
 

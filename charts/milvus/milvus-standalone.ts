@@ -242,6 +242,10 @@ export class MilvusStandalone extends StatefulStore {
         // healthy in 1 s, data intact).
         { name: 'QUERYNODE_GRACEFULSTOPTIMEOUT', value: String(QUERY_NODE_STOP_SECONDS) },
         { name: 'COMMON_GRACEFULSTOPTIMEOUT', value: String(GRACE_SECONDS - 15) },
+        // No REST API on the metrics port: 2.3's serves it there unauthenticated even with
+        // authorization on (CVE-2026-26190; measured: /api/v1/collections 200 without a user).
+        // Off, it answers 404 while /healthz and /metrics stay; clients use gRPC on 19530.
+        { name: 'PROXY_HTTP_ENABLED', value: 'false' },
       ],
       ports: this.containerPorts('grpc', 'metrics'),
       resources: props.resources,

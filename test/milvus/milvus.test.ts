@@ -132,6 +132,10 @@ describe('Milvus', () => {
     expect(podSpec(sts).terminationGracePeriodSeconds - forceQuit).toBeGreaterThanOrEqual(10);
   });
 
+  test('serves no REST API on its metrics port (2.3 serves it there unauthenticated: CVE-2026-26190)', () => {
+    expect(env.PROXY_HTTP_ENABLED).toBe('false');
+  });
+
   test('is a StatefulSet of exactly one member with a ReadWriteOnce volume at /var/lib/milvus', () => {
     expect(sts.spec.replicas).toBe(1);
     const claim = sts.spec.volumeClaimTemplates[0];
