@@ -1,0 +1,18 @@
+// Stand-ins for go-backend and python-ai, used only by the node verification
+// (verify/node/): they honour the README's "Application contract" so the
+// manifests and the platform's wiring can be proved without the real images.
+module qingyu.local/verify/standins
+
+go 1.26.0
+
+require (
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+)
