@@ -40,8 +40,10 @@ while read -r client; do
   mc --quiet admin user add root "$key" "$(cat "$secrets/users/$client/secret-key")" >/dev/null
   mc --quiet admin policy create root "qingyu-$client" "$files/policy-$client.json" >/dev/null
   if ! out=$(mc --quiet admin policy attach root "qingyu-$client" --user "$key" 2>&1); then
+    # Already attached, as the pinned release words it (XMinioPolicyAlreadyAttached, HTTP 409:
+    # every start after the first) or as later ones do.
     case "$out" in
-      *"already in effect"*) ;;
+      *"already attached"* | *"already in effect"*) ;;
       *) echo "attaching policy qingyu-$client: $out" >&2; exit 1 ;;
     esac
   fi
