@@ -74,7 +74,8 @@ export function listJob(backup, name) {
 }
 
 /**
- * A Job that fetches `snapshot` into /scratch/restore (the restic image), then runs the plan's
+ * A Job that fetches `snapshot` into /scratch/restore (the restic image: the upload's `restic
+ * backup .` in /scratch stores the dump at the snapshot's root with restic 0.19), then runs the plan's
  * steps, each a container like the backup's named one, in order, with the store's claims and the
  * restore Secret mounted, as the store's user where the plan says so.
  */
@@ -98,7 +99,7 @@ export function restoreJob(backup, name, snapshot) {
   const fetch = {
     ...upload,
     name: 'fetch',
-    command: ['/bin/sh', '-c', '. /scripts/restic-env.sh && mkdir -p /scratch/restore && restic restore "$SNAPSHOT:/scratch" --target /scratch/restore && ls -la /scratch/restore'],
+    command: ['/bin/sh', '-c', '. /scripts/restic-env.sh && mkdir -p /scratch/restore && restic restore "$SNAPSHOT" --target /scratch/restore && ls -la /scratch/restore'],
     env: [...(upload.env ?? []), { name: 'SNAPSHOT', value: snapshot }],
   };
   template.spec.initContainers = [fetch, ...steps.slice(0, -1)];
