@@ -34,8 +34,10 @@ REDIS_EXPORTER_FALLBACK_VERSION=v1.88.0
 QY_PIMG_MINIO_RELEASES=(
   "RELEASE.2023-03-20T20-16-18Z=v0.0.0-20230320201618-05444a0f6af8"
 )
-# The Milvus client the node's checks use from the host (a collection to load before Milvus is
-# stopped): the server's 2.3 line; with the pins pymilvus 2.3.0 needs on today's PyPI.
+# The Milvus client the node's checks use from the host (checks 6b, 9, 10b): the server's 2.3
+# line (PyPI pymilvus 2.3.0, released with Milvus v2.3.0: milvus-io/pymilvus tag v2.3.0), with
+# the pins pymilvus 2.3.0 needs on today's PyPI (QY_PIMG_PYMILVUS_PINS, as measured in
+# ../shared/real-node-facts.md).
 # renovate: datasource=pypi depName=pymilvus
 PYMILVUS_VERSION=2.3.0
 QY_PIMG_PYMILVUS_PINS=("marshmallow<3.24" "environs<10")
