@@ -21,9 +21,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/platform-images.sh"
 # The platform the node runs: development, with three pods of each app (an override of the
 # configuration, not a fork of the charts; maxReplicas must stay above minReplicas).
 QY_PLATFORM_ENV="${QY_PLATFORM_ENV:-development}"
+# Alertmanager's way out (monitoring.alerting.egress) is the node's pod range on the alert sink's
+# port only (check 11): the receivers' egress NetworkPolicy is then derived from config as in
+# production, and nothing else of the pod range opens to Alertmanager.
+QY_ALERT_SINK_PORT=18080
+QY_ALERT_SINK_NS=qy-alert-sink
+QY_ALERT_SINK_URL="http://alert-sink.$QY_ALERT_SINK_NS.svc.cluster.local:$QY_ALERT_SINK_PORT/qingyu-chat"
 if [[ -z "${QY_PLATFORM_OVERRIDES:-}" ]]; then
-  QY_PLATFORM_OVERRIDES='{"apps":{"go-backend":{"replicas":3,"maxReplicas":4},"python-ai":{"replicas":3,"maxReplicas":4}}}'
+  QY_PLATFORM_OVERRIDES='{"apps":{"go-backend":{"replicas":3,"maxReplicas":4},"python-ai":{"replicas":3,"maxReplicas":4}},'
+  QY_PLATFORM_OVERRIDES+='"monitoring":{"alerting":{"egress":{"cidrs":["'"${QY_NODE_POD_CIDR:-10.88.0.0/16}"'"],"except":[],"ports":['"$QY_ALERT_SINK_PORT"']}}}}'
 fi
+# Development's one receiver, chat (a webhook), delivers to the sink.
+export QINGYU_SECRET_ALERTMANAGER_RECEIVERS_CHAT_URL="${QINGYU_SECRET_ALERTMANAGER_RECEIVERS_CHAT_URL:-$QY_ALERT_SINK_URL}"
 QY_PLATFORM_APP_REPLICAS="${QY_PLATFORM_APP_REPLICAS:-3}"
 # The node's own namespaces (test infrastructure, not part of dist/).
 QY_PLATFORM_OPERATOR_NS=qy-prometheus-operator

@@ -106,7 +106,14 @@ func serve(listen string, write dirs) int {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			// A webhook receiver: each POST's path and body (up to 1 MiB) on one stdout line.
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			fmt.Printf("POST %s %s\n", r.URL.Path, strings.ReplaceAll(string(body), "\n", " "))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		fmt.Fprintf(w, "hello from %s uid=%d\n", host, os.Getuid())
 	})
 	srv := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
