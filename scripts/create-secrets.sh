@@ -110,11 +110,6 @@ for name in "${OVERWRITE[@]}"; do
   qy_facts secret name | grep -qx -- "$name" || qy_die "--overwrite ${name}: the ${QY_ENV} manifests reference no such Secret" 2
 done
 
-# Environment variable that may hold the value of a `prompt` key.
-prompt_variable() {
-  printf 'QINGYU_SECRET_%s_%s' "$1" "$2" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_'
-}
-
 # Writes the value of key $2 of Secret $1 (source $3, fixed value $4) to file $5, never to a
 # terminal or an argument list.
 generate_value() {
@@ -133,7 +128,7 @@ generate_value() {
         ;;
       fixed) printf '%s' "$fixed" >"$file" ;;
       prompt)
-        variable=$(prompt_variable "$secret" "$key")
+        variable=$(qy_prompt_variable "$secret" "$key")
         if [[ -n ${!variable:-} ]]; then
           printf '%s' "${!variable}" >"$file"
         elif [[ -t 0 ]]; then

@@ -64,16 +64,8 @@ export QINGYU_RELEASES="$work/releases"
 export NO_COLOR=1
 export QY_POLL_SECONDS=2
 # Every `prompt` key of the catalogue (scripts/create-secrets.sh --help) gets a placeholder from
-# the environment, as automation would give it: a URL for *-url keys, a marked fake otherwise.
-# Derived from the catalogue, so a new receiver or credential needs no change here.
-while IFS=$'\t' read -r _ secret key _; do
-  variable=$(printf 'QINGYU_SECRET_%s_%s' "$secret" "$key" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')
-  case $key in
-    *-url) value="https://${secret}.e2e.invalid/${key}" ;;
-    *) value="e2e-not-a-real-${key}" ;;
-  esac
-  export "$variable=$value"
-done < <(node "$QY_VERIFY_REPO/scripts/secrets-catalog.mjs" --env "$E2E_ENV" --format tsv | awk -F'\t' '$1 == "key" && $4 == "prompt"')
+# the environment, as automation would give it (no URL resolves: .invalid).
+qy_prompt_placeholders "$E2E_ENV" "https://e2e.invalid" "e2e-not-a-real-"
 kc() { "$kubectl_bin" --request-timeout=60s "$@"; }
 pki="$work/pki"
 

@@ -218,3 +218,9 @@ qy_env_namespace() {
   node -e 'process.stdout.write(require(process.argv[1]).ENVIRONMENTS[process.argv[2]].namespace)' \
     "$QY_ROOT/build/config/index.js" "$1"
 }
+
+# qy_prompt_variable SECRET KEY: the environment variable that may hold the value of a `prompt`
+# key for scripts/create-secrets.sh: QINGYU_SECRET_<SECRET>_<KEY>, upper case, '-' -> '_'.
+qy_prompt_variable() {
+  printf 'QINGYU_SECRET_%s_%s' "$1" "$2" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_'
+}

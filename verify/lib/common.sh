@@ -43,3 +43,20 @@ qy_verify_facts() {
 qy_free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
+
+# qy_prompt_placeholders ENV URL_BASE VALUE_PREFIX: for every `prompt` key of ENV's secret
+# catalogue (scripts/secrets-catalog.mjs) whose variable (qy_prompt_variable) the caller has not
+# set, exports a placeholder, as automation would give it to scripts/create-secrets.sh:
+# URL_BASE/<secret>/<key> for a *-url key, VALUE_PREFIX<key>-<random hex> otherwise. Read from
+# the catalogue, so a new receiver or credential needs no change in the callers.
+qy_prompt_placeholders() {
+  local env="$1" url_base="$2" prefix="$3" secret key variable
+  while IFS=$'\t' read -r _ secret key _; do
+    variable=$(qy_prompt_variable "$secret" "$key")
+    [[ -z "${!variable:-}" ]] || continue
+    case $key in
+      *-url) export "$variable=$url_base/$secret/$key" ;;
+      *) export "$variable=$prefix$key-$(openssl rand -hex 12)" ;;
+    esac
+  done < <(node "$QY_VERIFY_REPO/scripts/secrets-catalog.mjs" --env "$env" --format tsv | awk -F'\t' '$1 == "key" && $4 == "prompt"')
+}

@@ -90,21 +90,11 @@ JS
 # loopback (a delivery fails at once, nothing leaves), other keys are random text. Plus a
 # self-signed TLS Secret for the Ingresses.
 qy_platform_secrets() {
-  local dist="$1" rel="$QY_NODE_WORK/release" ns var value
+  local dist="$1" rel="$QY_NODE_WORK/release" ns
   ns="$(qy_platform_ns "$dist")"
   rm -rf "$rel" && mkdir -p "$rel" && cp -r "$dist" "$rel/dist"
-  # The catalogue's `prompt` keys, as verify/deploy-e2e.sh derives them (tsv: key SECRET KEY
-  # SOURCE VALUE), and the variable name as scripts/create-secrets.sh spells it.
-  local secret key
-  while IFS=$'\t' read -r _ secret key _; do
-    var="$(printf 'QINGYU_SECRET_%s_%s' "$secret" "$key" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')"
-    [[ -z "${!var:-}" ]] || continue
-    case "$key" in
-      *-url) value="http://127.0.0.1:9/qingyu-verify/$secret/$key" ;;
-      *) value="qingyu-verify-$(openssl rand -hex 12)" ;;
-    esac
-    export "$var=$value"
-  done < <(cd "$QY_VERIFY_REPO" && node scripts/secrets-catalog.mjs --env "$QY_PLATFORM_ENV" --format tsv | awk -F'\t' '$1 == "key" && $4 == "prompt"')
+  # The catalogue's `prompt` keys (verify/lib/common.sh); the chat URL is the alert sink's (set above).
+  qy_prompt_placeholders "$QY_PLATFORM_ENV" "http://127.0.0.1:9/qingyu-verify" "qingyu-verify-"
   PATH="$QY_NODE_BIN_K8S:$PATH" KUBECONFIG="$QY_NODE_KUBECONFIG" KUBECACHEDIR="$QY_NODE_WORK/kube-cache" NO_COLOR=1 \
     bash "$QY_VERIFY_REPO/scripts/create-secrets.sh" --env "$QY_PLATFORM_ENV" --release-dir "$rel" --yes \
     >"$QY_NODE_WORK/logs/create-secrets.log" 2>&1 || { tail -n 30 "$QY_NODE_WORK/logs/create-secrets.log" >&2; return 1; }
