@@ -6,7 +6,7 @@ import { Component, Endpoint } from './component';
 import { PropError } from './errors';
 import { FlowTable } from './flows';
 import { PlatformChart } from './platform-chart';
-import { container, ContainerSpec, ImageRef, ResourceSpec, restrictedPodSecurity, scratchVolume } from './pod';
+import { container, ContainerSpec, ImageRef, ResourceSpec, runToCompletionPod, scratchVolume } from './pod';
 import { AccessKeySecret, SECRETS } from './secrets';
 
 const k8s = kplus.k8s;
@@ -262,11 +262,7 @@ export class BackupJob extends Component {
             template: {
               metadata: { labels: this.labels, annotations: { 'qingyu.io/scripts-checksum': contentChecksum(files) } },
               spec: {
-                restartPolicy: 'Never',
-                serviceAccountName: this.name,
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: restrictedPodSecurity({ uid: BACKUP_UID, gid: BACKUP_UID }),
+                ...runToCompletionPod(this.name, { uid: BACKUP_UID, gid: BACKUP_UID }),
                 initContainers: props.steps.map(({ volumeMounts, env: stepEnv, ...step }) => container({
                   ...step,
                   env: [...env, ...(stepEnv ?? [])],

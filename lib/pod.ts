@@ -71,6 +71,21 @@ export function restrictedPodSecurity(user: { uid: number; gid: number; fsGroup?
   };
 }
 
+/**
+ * The pod-level fields of a Job's pod (one-off or scheduled): it runs to its end once, as `user`
+ * (restricted), under the ServiceAccount `serviceAccount` with no API token, without Service
+ * links.
+ */
+export function runToCompletionPod(serviceAccount: string, user: { uid: number; gid: number }) {
+  return {
+    restartPolicy: 'Never',
+    serviceAccountName: serviceAccount,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: restrictedPodSecurity(user),
+  } satisfies Partial<kplus.k8s.PodSpec>;
+}
+
 /** Container-level security: no privilege, no escalation, no capabilities, read-only root. */
 export function restrictedContainerSecurity(options: { readOnlyRootFilesystem?: boolean } = {}): kplus.k8s.SecurityContext {
   return {

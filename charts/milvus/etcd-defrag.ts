@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 
 import { Component } from '../../lib/component';
 import { PropError } from '../../lib/errors';
-import { container, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume } from '../../lib/pod';
+import { container, ImageRef, imageVersion, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
 import { EtcdCluster } from './etcd-cluster';
 
 const k8s = kplus.k8s;
@@ -51,11 +51,7 @@ export class EtcdDefrag extends Component {
             template: {
               metadata: { labels: this.labels },
               spec: {
-                restartPolicy: 'Never',
-                serviceAccountName: this.name,
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: restrictedPodSecurity({ uid: 65532, gid: 65532 }),
+                ...runToCompletionPod(this.name, { uid: 65532, gid: 65532 }),
                 containers: [container({
                   name: 'defrag',
                   image: props.image,

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { readAsset } from '../../lib/assets';
 import { Component } from '../../lib/component';
 import { PropError } from '../../lib/errors';
-import { container, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume } from '../../lib/pod';
+import { container, ImageRef, imageVersion, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
 import { ClientSecret, clientSecret, SECRETS } from '../../lib/secrets';
 import { MilvusStandalone } from './milvus-standalone';
 
@@ -109,11 +109,7 @@ export class MilvusAuth extends Component {
         template: {
           metadata: { labels: this.labels },
           spec: {
-            restartPolicy: 'Never',
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity({ uid: AUTH_UID, gid: AUTH_UID }),
+            ...runToCompletionPod(this.name, { uid: AUTH_UID, gid: AUTH_UID }),
             containers: [container({
               name: 'auth',
               image: props.image,
