@@ -29,6 +29,7 @@ export function composePlatform(app: App, config: PlatformConfig): Chart[] {
       members: mongodb.replicaSet.memberEndpoint('mongodb'),
       replicaSetName: mongodb.replicaSet.replicaSetName,
       database: mongodb.replicaSet.database,
+      user: (client) => mongodb.replicaSet.user(client),
     },
     redis: { endpoint: redis.redis.endpoint('redis'), user: (client) => redis.redis.user(client, 'app') },
     milvus: { endpoint: milvus.milvus.endpoint('grpc'), user: (client) => milvus.auth.user(client) },

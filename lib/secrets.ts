@@ -48,15 +48,6 @@ export const SECRETS = {
   mongodbKeyfile: secret('mongodb-keyfile', 'MongoDB internal member authentication', {
     keyfile: { key: 'keyfile', source: 'random', description: 'shared keyFile (base64 characters, 6 to 1024)' },
   }),
-  mongodbApp: secret('mongodb-app', 'MongoDB user of go-backend and python-ai (readWrite on the app database)', {
-    username: { key: 'username', source: 'fixed', value: 'qingyu', description: 'application user name' },
-    password: { key: 'password', source: 'random', description: 'application password' },
-  }),
-  mongodbMetrics: secret('mongodb-metrics', 'MongoDB user of the exporter (clusterMonitor, read on local)', {
-    username: { key: 'username', source: 'fixed', value: 'metrics', description: 'exporter user name' },
-    // mongodb_exporter 0.40 inserts user and password into its URI without escaping them.
-    password: { key: 'password', source: 'random', description: 'exporter password (URL-safe characters only: hex)' },
-  }),
   minio: secret('minio-root', 'MinIO root credentials: the server, and the bucket step that creates buckets and users (administration only)', {
     // Random, not a fixed name: with a guessable access key ID, any bug that needs only the key ID
     // (MinIO's 2026 unsigned-trailer bypass, CVE-2026-40344) is one guess away.
@@ -74,10 +65,6 @@ export const SECRETS = {
     chatUrl: { key: 'chat-url', source: 'prompt', description: 'URL of the chat webhook (Slack incoming webhook, or any), with its token' },
     emailPassword: { key: 'email-password', source: 'prompt', description: 'SMTP password of the alert mail account' },
     deadmansSwitchUrl: { key: 'deadmans-switch-url', source: 'prompt', description: "URL of the dead man's switch check that the Watchdog pings" },
-  }),
-  mongodbBackup: secret('mongodb-backup', 'MongoDB user of the backup Job (the built-in backup role: read everything, and the oplog)', {
-    username: { key: 'username', source: 'fixed', value: 'backup', description: 'backup user name' },
-    password: { key: 'password', source: 'random', description: 'backup password' },
   }),
   backupTarget: secret('backup-target', 'The backup target: the S3 access key of the backup bucket, and the restic repository password', {
     accessKeyId: { key: 'access-key-id', source: 'prompt', description: 'S3 access key ID, scoped to the backup bucket (s3 targets only)' },

@@ -11,8 +11,13 @@ import { AppService } from './app-service';
 /** What the application tier connects to, handed over by the units that own it. */
 export interface AppsChartProps {
   readonly config: PlatformConfig;
-  /** Every member of the MongoDB replica set, on its `mongodb` port, and the set's names. */
-  readonly mongodb: { readonly members: Endpoint; readonly replicaSetName: string; readonly database: string };
+  /** Every member of the MongoDB replica set on its `mongodb` port, the set's names, and each app's user (and Secret). */
+  readonly mongodb: {
+    readonly members: Endpoint;
+    readonly replicaSetName: string;
+    readonly database: string;
+    user(client: string): ClientSecret;
+  };
   /** The Redis client Service, and the ACL user (and Secret) of each app that uses it. */
   readonly redis: { readonly endpoint: Endpoint; user(client: string): ClientSecret };
   /** The Milvus gRPC Service, and the Milvus user (and Secret) of each app that uses it. */
@@ -88,13 +93,17 @@ function redis(app: AppService, w: Wiring, variable: 'REDIS_ADDR' | 'REDIS_URL')
   app.addSecret('REDIS_PASSWORD', user, user.keys.password);
 }
 
+/**
+ * MongoDB for one app: MONGODB_URI (every member, the replica set, no credentials), and its own
+ * user (readWrite on the app database), MONGODB_USERNAME and MONGODB_PASSWORD (from `mongodb-<app>`).
+ */
 function mongodb(app: AppService, w: Wiring): void {
   const m = w.props.mongodb;
   const members = app.connect(m.members, 'application data');
-  // No credentials in the URI: they come from the mongodb-app Secret as separate variables.
   app.addSetting('MONGODB_URI', `mongodb://${members.hostPorts}/${m.database}?replicaSet=${m.replicaSetName}&authSource=admin`);
-  app.addSecret('MONGODB_USERNAME', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.username);
-  app.addSecret('MONGODB_PASSWORD', SECRETS.mongodbApp, SECRETS.mongodbApp.keys.password);
+  const user = m.user(app.name);
+  app.addSetting('MONGODB_USERNAME', user.keys.username.value!);
+  app.addSecret('MONGODB_PASSWORD', user, user.keys.password);
 }
 
 /**

@@ -1,12 +1,13 @@
 import { dirname } from 'node:path';
 
+import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { secretKeyRef, SECRETS, SecretSpec } from '../../lib/secrets';
+import { ClientSecret, clientSecret, secretKeyRef, SECRETS, SecretSpec } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;
@@ -27,6 +28,19 @@ export const NETWORK_COMPRESSORS = 'snappy,zstd';
 const STEP_DOWN_TIMEOUT_SECONDS = 45;
 /** The longest one reconcile pass may take before the bootstrap loop stops it. */
 const PASS_TIMEOUT_SECONDS = 300;
+
+/**
+ * What a MongoDB user of the platform may do; replica-set.js grants the roles:
+ * - app: readWrite on the application database (one user per application);
+ * - metrics: clusterMonitor, and read on local (the exporter);
+ * - backup: the built-in backup role (mongodump: every database, the oplog, users and roles).
+ */
+export type MongoRole = 'app' | 'metrics' | 'backup';
+const ROLE_PURPOSE: Readonly<Record<MongoRole, (database: string) => string>> = {
+  app: (database) => `readWrite on the ${database} database`,
+  metrics: () => 'the exporter: clusterMonitor, and read on local',
+  backup: () => 'the backup Job: the built-in backup role (read everything, and the oplog)',
+};
 
 /** The scripts in charts/mongodb/assets/, mounted at /scripts from the `<name>-scripts` ConfigMap. */
 const SCRIPT_FILES = ['replica-set-bootstrap.sh', 'replica-set.js', 'probe.sh', 'pre-stop.sh', 'install-keyfile.sh'] as const;
@@ -97,9 +111,12 @@ export interface MongoReplicaSetProps {
  * - A `bootstrap` sidecar (charts/mongodb/assets/replica-set-bootstrap.sh and replica-set.js) observes
  *   the set every 30 s and acts: member 0 initiates the set with every member once all of them
  *   resolve and none has a config; the primary adds desired members missing from the config
- *   (scale-up) and creates the root, application and metrics users from their Secrets. It never
- *   removes a member and never forces a reconfiguration. A member rescheduled with an empty
- *   volume rejoins by itself: its host is in the config, so the primary brings it back.
+ *   (scale-up), creates the root user and every client's user (`user(client, role)`: one per
+ *   application, the exporter's, the backup Job's) from their Secrets, and puts a user's password
+ *   and roles back when they differ from its Secret. It never removes a member or a user (users
+ *   nobody is given any more are reported). It never forces a reconfiguration. A member
+ *   rescheduled with an empty volume rejoins by itself: its host is in the config, so the primary
+ *   brings it back.
  * - Internal authentication uses the keyFile of the `mongodb-keyfile` Secret, copied by an init
  *   container to a memory-backed emptyDir with mode 0400 (mongod refuses group-readable keys,
  *   and fsGroup makes Secret volumes group-readable).
@@ -122,8 +139,7 @@ export class MongoReplicaSet extends StatefulStore {
   /** `--wiredTigerCacheSizeGB`: half of the memory limit less 1 GiB, at least 0.25 (MongoDB's default rule). */
   public readonly wiredTigerCacheSizeGB: number;
   public readonly scriptsConfigMap: kplus.k8s.KubeConfigMap;
-  /** The Secret whose user go-backend and python-ai connect as (readWrite on `database`). */
-  public readonly appCredentials = SECRETS.mongodbApp;
+  private readonly users = new Map<string, { readonly secret: ClientSecret; readonly role: MongoRole }>();
 
   constructor(scope: Construct, id: string, props: MongoReplicaSetProps) {
     const name = props.name ?? 'mongodb';
@@ -226,6 +242,8 @@ export class MongoReplicaSet extends StatefulStore {
         { name: 'APP_DATABASE', value: props.database },
         { name: 'MONGODB_PORT', value: String(MONGODB_PORTS.mongodb) },
         { name: 'CREDENTIALS_DIR', value: CREDENTIALS_DIR },
+        // Every user the primary keeps as its Secret says: `client:role`, comma separated.
+        { name: 'USERS', value: Lazy.any({ produce: () => this.clients().map(([client, { role }]) => `${client}:${role}`).join(',') }) as any },
         { name: 'RECONCILE_INTERVAL_SECONDS', value: String(reconcileIntervalSeconds) },
         { name: 'PASS_TIMEOUT_SECONDS', value: String(PASS_TIMEOUT_SECONDS) },
         home,
@@ -241,12 +259,14 @@ export class MongoReplicaSet extends StatefulStore {
         { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
       ],
     }, 'bootstrapResources');
+    const metrics = this.user('metrics', 'metrics');
     this.addContainer({
       name: 'exporter',
       image: props.exporter.image,
       // The exporter adds MONGODB_USER and MONGODB_PASSWORD to the URI itself (`buildURI`, which
-      // escapes them), so no credential appears in the manifest. Collectors: what the dashboards
-      // and alerts use, without per-collection scans or the profiler.
+      // escapes them; create-secrets.sh's random passwords are hex anyway), so no credential
+      // appears in the manifest. Collectors: what the dashboards and alerts use, without
+      // per-collection scans or the profiler.
       args: [
         `--mongodb.uri=mongodb://127.0.0.1:${MONGODB_PORTS.mongodb}/admin`,
         '--mongodb.direct-connect',
@@ -258,8 +278,8 @@ export class MongoReplicaSet extends StatefulStore {
         '--collector.topmetrics',
       ],
       env: [
-        { name: 'MONGODB_USER', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.username) },
-        { name: 'MONGODB_PASSWORD', valueFrom: secretKeyRef(SECRETS.mongodbMetrics, SECRETS.mongodbMetrics.keys.password) },
+        { name: 'MONGODB_USER', valueFrom: secretKeyRef(metrics, metrics.keys.username) },
+        { name: 'MONGODB_PASSWORD', valueFrom: secretKeyRef(metrics, metrics.keys.password) },
       ],
       ports: this.containerPorts('metrics'),
       resources: props.exporter.resources,
@@ -277,12 +297,13 @@ export class MongoReplicaSet extends StatefulStore {
         name: 'credentials',
         projected: {
           defaultMode: 0o440,
-          sources: [
-            { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
-            { secret: credentialItems(SECRETS.mongodbApp, 'app/') },
-            { secret: credentialItems(SECRETS.mongodbMetrics, 'metrics/') },
-            { secret: credentialItems(SECRETS.mongodbBackup, 'backup/') },
-          ],
+          // root/ and users/<client>/, each with `username` and `password`.
+          sources: Lazy.any({
+            produce: () => [
+              { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
+              ...this.clients().map(([client, { secret }]) => ({ secret: credentialItems(secret, `users/${client}/`) })),
+            ],
+          }) as any,
         },
       },
       scratchVolume('tmp', 64),
@@ -297,6 +318,30 @@ export class MongoReplicaSet extends StatefulStore {
     // Members replicate from and vote with each other; member 0's bootstrap asks its peers
     // whether a set exists before initiating one.
     this.connect(this.memberEndpoint('mongodb'), 'replication, elections and replica-set bootstrap');
+  }
+
+  /**
+   * The MongoDB user of one client, with `role`'s grants, and the Secret `<name>-<client>` with
+   * its name and password: the primary's bootstrap creates the user, and puts its password and
+   * roles back when they differ from the Secret's (a rotation). Asking again returns the same user.
+   */
+  public user(client: string, role: MongoRole = 'app'): ClientSecret {
+    const known = this.users.get(client);
+    if (known) {
+      if (known.role !== role) throw new PropError(`MongoDB user '${client}' has the role ${known.role} already, not ${role}`);
+      return known.secret;
+    }
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(client)) throw new PropError(`MongoDB clients are named with lower-case letters, digits and '-' (at most 63), got '${client}'`);
+    const taken = Object.values(SECRETS).find((s) => s.name === `${this.name}-${client}`);
+    if (taken) throw new PropError(`a MongoDB client cannot be named '${client}': the Secret ${taken.name} is the replica set's own (${taken.description})`);
+    const secret = clientSecret(this.name, client, ROLE_PURPOSE[role](this.database));
+    this.users.set(client, { secret, role });
+    return secret;
+  }
+
+  /** Every client's user, by client name. */
+  private clients(): Array<[string, { readonly secret: ClientSecret; readonly role: MongoRole }]> {
+    return [...this.users.entries()].sort(([a], [b]) => a.localeCompare(b));
   }
 }
 

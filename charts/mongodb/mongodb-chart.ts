@@ -41,6 +41,7 @@ export class MongoDbChart extends PlatformChart {
   public backUp(target: BackupTarget): BackupJob {
     const c = this.config;
     const members = this.replicaSet.memberEndpoint('mongodb');
+    const user = this.replicaSet.user('backup', 'backup');
     const job = fromSettings(`config ${c.environment}.mongodb.backup`, () => new BackupJob(this, 'backup', {
       store: 'mongodb',
       schedule: c.mongodb.backup,
@@ -58,7 +59,7 @@ export class MongoDbChart extends PlatformChart {
         ],
         volumeMounts: [{ name: 'mongodb-credentials', mountPath: '/secrets/mongodb', readOnly: true }],
       }],
-      volumes: [{ name: 'mongodb-credentials', secret: { secretName: SECRETS.mongodbBackup.name, defaultMode: 0o440 } }],
+      volumes: [{ name: 'mongodb-credentials', secret: { secretName: user.name, defaultMode: 0o440 } }],
       scripts: {
         'backup-dump.sh': readAsset('charts/mongodb/assets/backup-dump.sh'),
         'restore-dump.sh': readAsset('charts/mongodb/assets/restore-dump.sh'),

@@ -1,4 +1,5 @@
-import { container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
+import { TIER_LABEL } from '../../lib/manifest';
+import { ALL_OUTPUTS, container, find, K8sObject, ofKind, podSpec, synthesize } from '../support/synth';
 
 const prod = synthesize('production');
 const dev = synthesize('development');
@@ -119,8 +120,8 @@ describe('go-backend', () => {
       APP_ENV: cm,
       TZ: cm,
       MONGODB_URI: cm,
-      MONGODB_USERNAME: { secretKeyRef: { name: 'mongodb-app', key: 'username' } },
-      MONGODB_PASSWORD: { secretKeyRef: { name: 'mongodb-app', key: 'password' } },
+      MONGODB_USERNAME: cm,
+      MONGODB_PASSWORD: { secretKeyRef: { name: 'mongodb-go-backend', key: 'password' } },
       REDIS_ADDR: cm,
       REDIS_USERNAME: cm,
       REDIS_PASSWORD: { secretKeyRef: { name: 'redis-go-backend', key: 'password' } },
@@ -182,8 +183,8 @@ describe('python-ai', () => {
       APP_ENV: cm,
       TZ: cm,
       MONGODB_URI: cm,
-      MONGODB_USERNAME: { secretKeyRef: { name: 'mongodb-app', key: 'username' } },
-      MONGODB_PASSWORD: { secretKeyRef: { name: 'mongodb-app', key: 'password' } },
+      MONGODB_USERNAME: cm,
+      MONGODB_PASSWORD: { secretKeyRef: { name: 'mongodb-python-ai', key: 'password' } },
       MILVUS_HOST: cm,
       MILVUS_PORT: cm,
       MILVUS_USERNAME: cm,
@@ -217,4 +218,21 @@ test('no environment variable carries a literal secret or credentials in a URL',
       }
     }
   }
+});
+
+test.each(ALL_OUTPUTS)('%s: no two apps read the same Secret (each store user, each key is one app\'s own)', (output) => {
+  const readers = new Map<string, string[]>();
+  for (const d of ofKind(synthesize(output).objects, 'Deployment').filter((o) => o.metadata.labels?.[TIER_LABEL] === 'app')) {
+    const spec = podSpec(d);
+    const secrets = new Set<string>([
+      ...[...(spec.initContainers ?? []), ...spec.containers].flatMap((c: any) => [
+        ...(c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name),
+        ...(c.envFrom ?? []).map((e: any) => e.secretRef?.name),
+      ]),
+      ...(spec.volumes ?? []).flatMap((v: any) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((s: any) => s.secret?.name)]),
+    ].filter((n): n is string => !!n));
+    for (const secret of secrets) readers.set(secret, [...(readers.get(secret) ?? []), d.metadata.name]);
+  }
+  expect(readers.size).toBeGreaterThan(4);
+  expect([...readers].filter(([, apps]) => apps.length > 1)).toEqual([]);
 });

@@ -29,6 +29,13 @@ const selects = (selector: Record<string, string> | undefined, labels: Record<st
   !!selector && Object.entries(selector).every(([k, v]) => labels[k] === v);
 const podLabels = () => find('Deployment', 'notifier').spec.template.metadata.labels as Record<string, string>;
 
+test('gets a MongoDB user of its own, which the replica set\'s bootstrap creates from its Secret', () => {
+  const bootstrap = find('StatefulSet', 'mongodb').spec.template.spec.containers.find((c: any) => c.name === 'bootstrap');
+  expect(bootstrap.env.find((e: any) => e.name === 'USERS').value).toBe('backup:backup,go-backend:app,metrics:metrics,notifier:app,python-ai:app');
+  const credentials = find('StatefulSet', 'mongodb').spec.template.spec.volumes.find((v: any) => v.name === 'credentials');
+  expect(credentials.projected.sources.map((s: any) => s.secret.name)).toContain('mongodb-notifier');
+});
+
 test('has its Deployment, marked as an app, with the default contract of the stores it uses', () => {
   const d = find('Deployment', 'notifier');
   expect(d.metadata.labels![TIER_LABEL]).toBe('app');
@@ -37,9 +44,9 @@ test('has its Deployment, marked as an app, with the default contract of the sto
   const secrets = Object.fromEntries((c.env ?? [])
     .filter((e: any) => e.valueFrom?.secretKeyRef)
     .map((e: any) => [e.name, e.valueFrom.secretKeyRef.name]));
-  expect(secrets).toEqual({ MONGODB_USERNAME: 'mongodb-app', MONGODB_PASSWORD: 'mongodb-app', REDIS_PASSWORD: 'redis-notifier' });
+  expect(secrets).toEqual({ MONGODB_PASSWORD: 'mongodb-notifier', REDIS_PASSWORD: 'redis-notifier' });
   const settings = find('ConfigMap', 'notifier-config').data;
-  expect(settings).toEqual(expect.objectContaining({ APP_ENV: 'production', TZ: base.timeZone, REDIS_USERNAME: 'notifier' }));
+  expect(settings).toEqual(expect.objectContaining({ APP_ENV: 'production', TZ: base.timeZone, MONGODB_USERNAME: 'notifier', REDIS_USERNAME: 'notifier' }));
   expect(settings.MONGODB_URI).toMatch(/^mongodb:\/\/mongodb-0\.mongodb-headless\./);
   expect(settings.REDIS_ADDR).toMatch(/^redis\.qingyu\.svc\.cluster\.local:6379$/);
   expect(settings).not.toHaveProperty('MILVUS_HOST');

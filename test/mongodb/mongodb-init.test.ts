@@ -10,10 +10,12 @@ import { join } from 'node:path';
 
 const ASSETS = join(__dirname, '..', '..', 'charts', 'mongodb', 'assets');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { decide, shouldStepDown, ordinalOf, listOf } = require(join(ASSETS, 'replica-set.js'));
+const { decide, shouldStepDown, ordinalOf, listOf, usersOf, sameRoles } = require(join(ASSETS, 'replica-set.js'));
 
 const host = (i: number) => `mongodb-${i}.mongodb-headless.qingyu.svc.cluster.local:27017`;
 const THREE = [0, 1, 2].map(host);
+const CLIENTS = ['backup', 'go-backend', 'metrics', 'python-ai'];
+const usersWith = (changes: Record<string, string>) => ({ ...Object.fromEntries(CLIENTS.map((c) => [c, 'ok'])), ...changes });
 
 /** A member's view of a healthy, complete three-member set from its primary. */
 function primaryState(overrides: Record<string, unknown> = {}) {
@@ -26,7 +28,9 @@ function primaryState(overrides: Record<string, unknown> = {}) {
     localhostException: false,
     rootAuthenticated: true,
     configMembers: THREE,
-    users: { app: true, metrics: true, backup: true },
+    desiredUsers: CLIENTS,
+    users: Object.fromEntries(CLIENTS.map((c) => [c, 'ok'])),
+    otherUsers: [],
     ...overrides,
   };
 }
@@ -126,14 +130,25 @@ describe('decide: an existing set', () => {
 describe('decide: users', () => {
   test('creates the root user first, through the localhost exception, right after initiation', () => {
     expect(decide(primaryState({ localhostException: true, rootAuthenticated: false, configMembers: undefined, users: undefined })))
-      .toMatchObject({ action: 'create-users', users: ['root'] });
+      .toMatchObject({ action: 'create-root' });
   });
 
-  test('then the application, metrics and backup users, as root', () => {
-    expect(decide(primaryState({ users: { app: false, metrics: false, backup: false } })))
-      .toMatchObject({ action: 'create-users', users: ['app', 'metrics', 'backup'] });
-    expect(decide(primaryState({ users: { app: true, metrics: false, backup: true } }))).toMatchObject({ action: 'create-users', users: ['metrics'] });
-    expect(decide(primaryState({ users: { app: true, metrics: true, backup: false } }))).toMatchObject({ action: 'create-users', users: ['backup'] });
+  test('then every client user that is missing, as root; one not observed counts as missing', () => {
+    expect(decide(primaryState({ users: {} }))).toMatchObject({ action: 'create-users', users: CLIENTS });
+    expect(decide(primaryState({ users: usersWith({ 'python-ai': 'missing' }) }))).toMatchObject({ action: 'create-users', users: ['python-ai'] });
+    expect(decide(primaryState({ users: usersWith({ metrics: 'missing', 'go-backend': 'password' }) }))).toMatchObject({ action: 'create-users', users: ['metrics'] });
+  });
+
+  test('puts back the password or roles of a user that differs from its Secret (a rotation)', () => {
+    const d = decide(primaryState({ users: usersWith({ 'go-backend': 'password', backup: 'roles' }) }));
+    expect(d).toMatchObject({ action: 'update-users', users: ['backup', 'go-backend'] });
+    expect(d.reason).toBe('users differ from their Secrets: backup (roles), go-backend (password)');
+  });
+
+  test('reports users nobody is given any more and leaves them (a rollback may still log in as them)', () => {
+    const d = decide(primaryState({ otherUsers: ['qingyu'] }));
+    expect(d).toMatchObject({ action: 'none', otherUsers: ['qingyu'] });
+    expect(d.reason).toMatch(/users nobody is given .*db\.dropUser\(\).*: qingyu$/);
   });
 
   test('waits, saying why, when the root credentials of the Secret are rejected', () => {
@@ -142,7 +157,15 @@ describe('decide: users', () => {
 
   test('adds missing members before creating missing users', () => {
     const five = [0, 1, 2, 3, 4].map(host);
-    expect(decide(primaryState({ desiredMembers: five, resolvableMembers: five, users: { app: false, metrics: false, backup: false } })).action).toBe('add-members');
+    expect(decide(primaryState({ desiredMembers: five, resolvableMembers: five, users: {} })).action).toBe('add-members');
+  });
+
+  test('reads USERS as client:role pairs, refusing unknown roles and malformed entries', () => {
+    expect(usersOf('backup:backup, go-backend:app')).toEqual([{ client: 'backup', role: 'backup' }, { client: 'go-backend', role: 'app' }]);
+    expect(() => usersOf('go-backend:admin')).toThrow("unknown role 'admin' (known: root, app, metrics, backup)");
+    expect(() => usersOf('go-backend')).toThrow("USERS entries are client:role, got 'go-backend'");
+    expect(sameRoles([{ role: 'read', db: 'local' }, { role: 'clusterMonitor', db: 'admin' }], [{ role: 'clusterMonitor', db: 'admin' }, { role: 'read', db: 'local' }])).toBe(true);
+    expect(sameRoles([{ role: 'readWrite', db: 'qingyu' }], [{ role: 'readWrite', db: 'other' }])).toBe(false);
   });
 });
 

@@ -148,9 +148,14 @@ describe('authentication', () => {
     expect(container(sts, 'mongod').volumeMounts.map((m: any) => m.name)).not.toContain('keyfile-secret');
   });
 
-  test('the bootstrap reads the root, app, metrics and backup credentials from Secret files, not the environment', () => {
-    const sources = volume('credentials').projected.sources.map((s: any) => s.secret.name);
-    expect(sources).toEqual(['mongodb-root', 'mongodb-app', 'mongodb-metrics', 'mongodb-backup']);
+  test('the bootstrap reads root and every client user from Secret files, not the environment, and is told each role', () => {
+    const sources = volume('credentials').projected.sources.map((s: any) => s.secret);
+    expect(sources.map((s: any) => s.name)).toEqual(['mongodb-root', 'mongodb-backup', 'mongodb-go-backend', 'mongodb-metrics', 'mongodb-python-ai']);
+    expect(sources[2].items).toEqual([
+      { key: 'username', path: 'users/go-backend/username' },
+      { key: 'password', path: 'users/go-backend/password' },
+    ]);
+    expect(envOf(sts, 'bootstrap').USERS).toBe('backup:backup,go-backend:app,metrics:metrics,python-ai:app');
     expect(container(sts, 'bootstrap').volumeMounts).toContainEqual({ name: 'credentials', mountPath: '/secrets', readOnly: true });
     expect(Object.keys(envOf(sts, 'bootstrap')).filter((k) => /PASSWORD/.test(k))).toEqual([]);
   });
@@ -166,9 +171,23 @@ describe('authentication', () => {
     expect(exporter.image).toBe(imageName(mongo.exporter.image));
   });
 
-  test('the applications connect to every member, naming the replica set, with credentials from mongodb-app', () => {
-    const settings = find(prod.objects, 'ConfigMap', 'go-backend-config').data;
-    expect(settings.MONGODB_URI).toBe(`mongodb://${HOSTS.join(',')}/${mongo.database}?replicaSet=${mongo.replicaSetName}&authSource=admin`);
+  test('the applications connect to every member, naming the replica set, each as its own user', () => {
+    for (const app of ['go-backend', 'python-ai']) {
+      const settings = find(prod.objects, 'ConfigMap', `${app}-config`).data;
+      expect(settings.MONGODB_URI).toBe(`mongodb://${HOSTS.join(',')}/${mongo.database}?replicaSet=${mongo.replicaSetName}&authSource=admin`);
+      expect(settings.MONGODB_USERNAME).toBe(app);
+      expect(envOf(find(prod.objects, 'Deployment', app), app).MONGODB_PASSWORD).toEqual({ secretKeyRef: { name: `mongodb-${app}`, key: 'password' } });
+    }
+  });
+
+  test('a client gets one user, of one role, and no name that is the replica set\'s own Secret', () => {
+    const rs = replicaSet({});
+    expect(rs.user('notifier')).toBe(rs.user('notifier', 'app'));
+    expect(rs.user('notifier').name).toBe('mongodb-notifier');
+    expect(() => rs.user('notifier', 'backup')).toThrow("MongoDB user 'notifier' has the role app already, not backup");
+    expect(() => rs.user('root')).toThrow(/cannot be named 'root': the Secret mongodb-root is the replica set's own/);
+    expect(() => rs.user('keyfile')).toThrow(/the Secret mongodb-keyfile/);
+    expect(() => rs.user('Billing_2')).toThrow(/lower-case letters, digits and '-'.*got 'Billing_2'/);
   });
 });
 

@@ -21,8 +21,10 @@
  *   MEMBER_HOSTS       every desired member's host:port, comma separated, in ordinal order
  *   RESOLVABLE_HOSTS   those of MEMBER_HOSTS that resolve in DNS right now (set by the bash loop)
  *   POD_NAME           this pod (`mongodb-2`): its ordinal picks this member's host
- *   APP_DATABASE       the database the application user may read and write
- *   CREDENTIALS_DIR    holds root/, app/, metrics/ and backup/, each with `username` and `password`
+ *   APP_DATABASE       the database the application users may read and write
+ *   USERS              every client's user as `client:role`, comma separated; role is app
+ *                      (readWrite on APP_DATABASE), metrics or backup
+ *   CREDENTIALS_DIR    holds root/ and users/<client>/, each with `username` and `password`
  *                      (default /secrets; step-down needs only root/)
  *   MONGODB_PORT       the local mongod's port (default 27017)
  *   RS_MODE            `reconcile` (default) or `step-down`
@@ -46,10 +48,15 @@ const EXIT_AGAIN = 10;
  *   rootAuthenticated  true when the root credentials from the Secret were accepted
  *   peers              [{ host, reachable, hasConfig }] (observed only where it matters)
  *   configMembers      hosts in the replica-set config (read on the primary only)
- *   users              { app: boolean, metrics: boolean, backup: boolean } (read on the primary only)
+ *   desiredUsers       every client whose user should exist (from USERS)
+ *   users              { client: 'ok' | 'missing' | 'password' | 'roles' } (read on the primary
+ *                      only): the user exists and logs in with its Secret's password, holding the
+ *                      roles of its role; or is missing; or its password or its roles differ
+ *   otherUsers         users of the admin database that are neither root nor desired
  *
  * Returns { action, reason } plus `members` for initiate and add-members, `users` for
- * create-users and `extras` (config members nobody wants any more, never removed automatically).
+ * create-users and update-users, and `extras` (config members nobody wants any more) and
+ * `otherUsers`, both never removed automatically: a rollback may still need them.
  */
 function decide(state) {
   const missingFrom = (wanted, present) => wanted.filter((m) => !present.includes(m));
@@ -87,7 +94,7 @@ function decide(state) {
   }
 
   if (state.localhostException) {
-    return { action: 'create-users', reason: 'no users exist: creating root through the localhost exception', users: ['root'] };
+    return { action: 'create-root', reason: 'no users exist: creating root through the localhost exception' };
   }
   if (!state.rootAuthenticated) {
     return wait('the root credentials of the Secret were rejected: the Secret and the database disagree');
@@ -101,16 +108,54 @@ function decide(state) {
     return { action: 'add-members', reason: `members missing from the config: ${addable.join(', ')}`, members: addable, extras };
   }
 
-  const users = state.users || {};
-  const missingUsers = ['app', 'metrics', 'backup'].filter((u) => users[u] !== true);
+  // A user not observed counts as missing: creating an existing one is refused and skipped.
+  const status = (client) => (state.users || {})[client] || 'missing';
+  const desiredUsers = state.desiredUsers || [];
+  const otherUsers = state.otherUsers || [];
+  const missingUsers = desiredUsers.filter((c) => status(c) === 'missing');
   if (missingUsers.length > 0) {
-    return { action: 'create-users', reason: `users missing: ${missingUsers.join(', ')}`, users: missingUsers, extras };
+    return { action: 'create-users', reason: `users missing: ${missingUsers.join(', ')}`, users: missingUsers, extras, otherUsers };
+  }
+  const staleUsers = desiredUsers.filter((c) => status(c) !== 'ok');
+  if (staleUsers.length > 0) {
+    const what = staleUsers.map((c) => `${c} (${status(c) === 'roles' ? 'roles' : 'password'})`);
+    return { action: 'update-users', reason: `users differ from their Secrets: ${what.join(', ')}`, users: staleUsers, extras, otherUsers };
   }
 
   const notes = [];
   if (missing.length > 0) notes.push(`members missing but not resolvable yet: ${missing.join(', ')}`);
   if (extras.length > 0) notes.push(`config members not desired (left in place; remove with rs.remove() on purpose): ${extras.join(', ')}`);
-  return { action: 'none', reason: notes.length > 0 ? notes.join('; ') : 'the replica set is as desired', extras };
+  if (otherUsers.length > 0) notes.push(`users nobody is given (left in place; drop with db.dropUser() once nothing logs in as them): ${otherUsers.join(', ')}`);
+  return { action: 'none', reason: notes.length > 0 ? notes.join('; ') : 'the replica set is as desired', extras, otherUsers };
+}
+
+/** The roles of a user of `role` (USERS), on `appDatabase` for applications. */
+function rolesOf(role, appDatabase) {
+  const roles = {
+    root: [{ role: 'root', db: 'admin' }],
+    app: [{ role: 'readWrite', db: appDatabase }],
+    metrics: [{ role: 'clusterMonitor', db: 'admin' }, { role: 'read', db: 'local' }],
+    // The built-in role mongodump needs: find on every database, the oplog, the users and roles.
+    backup: [{ role: 'backup', db: 'admin' }],
+  }[role];
+  if (!roles) throw new Error(`unknown role '${role}' (known: root, app, metrics, backup)`);
+  return roles;
+}
+
+/** Whether two role lists grant the same roles, in any order. */
+function sameRoles(a, b) {
+  const key = (roles) => (roles || []).map((r) => `${r.role}@${r.db}`).sort().join(',');
+  return key(a) === key(b);
+}
+
+/** USERS (`client:role,...`) as [{ client, role }]. */
+function usersOf(value) {
+  return listOf(value).map((entry) => {
+    const [client, role, ...rest] = entry.split(':');
+    if (!client || !role || rest.length > 0) throw new Error(`USERS entries are client:role, got '${entry}'`);
+    rolesOf(role, 'x');
+    return { client, role };
+  });
 }
 
 /** Whether a member about to stop should first hand the primary role to another member. */
@@ -143,11 +188,12 @@ function env(name, fallback) {
   return value;
 }
 
-function credentials(kind) {
+/** The user name and password in CREDENTIALS_DIR/`path` (`root`, `users/<client>`). */
+function credentials(path) {
   // mongosh scripts load Node.js built-ins with require().
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require('fs');
-  const dir = `${env('CREDENTIALS_DIR', '/secrets')}/${kind}`;
+  const dir = `${env('CREDENTIALS_DIR', '/secrets')}/${path}`;
   return { username: fs.readFileSync(`${dir}/username`, 'utf8'), password: fs.readFileSync(`${dir}/password`, 'utf8') };
 }
 
@@ -233,11 +279,24 @@ function observe(settings) {
 
   const config = check(run(admin, { replSetGetConfig: 1 }), 'replSetGetConfig');
   state.configMembers = config.config.members.map((m) => m.host);
-  const exists = (kind) => {
-    const info = check(run(admin, { usersInfo: { user: credentials(kind).username, db: 'admin' } }), 'usersInfo');
-    return info.users.length > 0;
-  };
-  state.users = { app: exists('app'), metrics: exists('metrics'), backup: exists('backup') };
+  const present = check(run(admin, { usersInfo: 1 }), 'usersInfo').users;
+  state.desiredUsers = settings.users.map((u) => u.client);
+  state.users = {};
+  const desiredNames = [root.username];
+  for (const { client, role } of settings.users) {
+    const c = credentials(`users/${client}`);
+    desiredNames.push(c.username);
+    const found = present.find((u) => u.user === c.username);
+    if (!found) state.users[client] = 'missing';
+    else if (!sameRoles(found.roles, rolesOf(role, settings.appDatabase))) state.users[client] = 'roles';
+    else {
+      // The local mongod answers (root just logged in): a refused login is a password that differs.
+      const own = connect(settings.localHost, c);
+      const login = own ? run(own, { ping: 1 }) : undefined;
+      state.users[client] = login && login.ok === 1 ? 'ok' : 'password';
+    }
+  }
+  state.otherUsers = present.map((u) => u.user).filter((name) => !desiredNames.includes(name)).sort();
   return { state, local, admin, config: config.config };
 }
 
@@ -248,16 +307,11 @@ function check(result, what) {
 
 const MAJORITY = { w: 'majority', wtimeout: 30000 };
 
-function userDocument(kind, appDatabase) {
-  const c = credentials(kind);
-  const roles = {
-    root: [{ role: 'root', db: 'admin' }],
-    app: [{ role: 'readWrite', db: appDatabase }],
-    metrics: [{ role: 'clusterMonitor', db: 'admin' }, { role: 'read', db: 'local' }],
-    // The built-in role mongodump needs: find on every database, the oplog, the users and roles.
-    backup: [{ role: 'backup', db: 'admin' }],
-  }[kind];
-  return { createUser: c.username, pwd: c.password, roles, writeConcern: MAJORITY };
+/** The user `client` of USERS: its credentials and roles. */
+function desiredUser(client, settings) {
+  const entry = settings.users.find((u) => u.client === client);
+  if (!entry) throw new Error(`'${client}' is not in USERS`);
+  return { ...credentials(`users/${client}`), roles: rolesOf(entry.role, settings.appDatabase) };
 }
 
 function act(decision, observed, settings) {
@@ -281,12 +335,27 @@ function act(decision, observed, settings) {
       check(run(observed.admin, { replSetReconfig: next, maxTimeMS: 60000 }), `adding ${host}`);
       return;
     }
+    case 'create-root': {
+      const root = credentials('root');
+      const result = run(observed.local, { createUser: root.username, pwd: root.password, roles: rolesOf('root'), writeConcern: MAJORITY });
+      // DuplicateKey/UserAlreadyExists (51003): created by an earlier pass whose write concern timed out.
+      if (result.ok !== 1 && result.code !== 51003) check(result, 'creating the root user');
+      return;
+    }
     case 'create-users': {
-      const db = decision.users.includes('root') ? observed.local : observed.admin;
-      for (const kind of decision.users) {
-        const result = run(db, userDocument(kind, settings.appDatabase));
-        // DuplicateKey/UserAlreadyExists (51003): created by an earlier pass whose write concern timed out.
-        if (result.ok !== 1 && result.code !== 51003) check(result, `creating the ${kind} user`);
+      for (const client of decision.users) {
+        const u = desiredUser(client, settings);
+        const result = run(observed.admin, { createUser: u.username, pwd: u.password, roles: u.roles, writeConcern: MAJORITY });
+        if (result.ok !== 1 && result.code !== 51003) check(result, `creating the user of ${client}`);
+      }
+      return;
+    }
+    case 'update-users': {
+      // The Secret is the truth: a rotated password (create-secrets.sh --overwrite) or changed
+      // roles are put back. Clients holding the old password fail until they restart.
+      for (const client of decision.users) {
+        const u = desiredUser(client, settings);
+        check(run(observed.admin, { updateUser: u.username, pwd: u.password, roles: u.roles, writeConcern: MAJORITY }), `updating the user of ${client}`);
       }
       return;
     }
@@ -338,6 +407,7 @@ function main() {
         localHost,
         replicaSetName: env('REPLICA_SET_NAME'),
         appDatabase: env('APP_DATABASE'),
+        users: usersOf(env('USERS')),
         desiredMembers: listOf(env('MEMBER_HOSTS')),
         ordinal: ordinalOf(env('POD_NAME')),
       });
@@ -350,7 +420,7 @@ function main() {
 }
 
 if (typeof module !== 'undefined' && module.exports) {
-  module.exports = { decide, shouldStepDown, ordinalOf, listOf };
+  module.exports = { decide, shouldStepDown, ordinalOf, listOf, usersOf, sameRoles };
 }
 if (typeof Mongo === 'function' && typeof quit === 'function') {
   main();
