@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 // length (long strings, URLs and regular expressions excepted: breaking a message or a PromQL
 // expression only makes it harder to search for) and one import order (`eslint --fix` sorts).
 export default tseslint.config(
-  { ignores: ['imports/**', 'build/**', 'dist/**', 'node_modules/**', 'coverage/**', '.cdk8s/**'] },
+  { ignores: ['imports/**', 'build/**', '.build/**', 'dist/**', 'node_modules/**', 'coverage/**', '.cdk8s/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],

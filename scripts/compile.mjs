@@ -1,7 +1,13 @@
 // Fast transpile of the app's TypeScript into build/ (esbuild, no type check: `npm run build`
 // and `npm run lint` check types). `npm run synth` runs this first, so it must stay quick.
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+//
+// build/ is a symlink to the newest compile in .build/, swapped in one rename once the compile is
+// complete: a synth, a test or a script reading build/ while another compiles (two synths run by
+// hand, jest workers) sees the old tree or the new one, never half of one. Node loads modules by
+// their real path, so a process keeps reading the tree it started with; the previous one is kept
+// for it, older ones are removed.
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,7 +29,10 @@ function tsFiles(dir) {
 }
 
 const outdir = join(root, 'build');
+const builds = join(root, '.build');
 const stamp = join(outdir, '.compiled');
+/** Compiles kept in .build/: the current one, and the one a running process may still read. */
+const KEEP = 2;
 const mtime = (f) => {
   try {
     return statSync(f).mtimeMs;
@@ -45,10 +54,12 @@ export async function compile() {
   // esbuild only when there is something to compile: importing it costs every synth.
   const { build } = await import('esbuild');
   const entryPoints = [join(root, 'main.ts'), ...SOURCE_DIRS.flatMap(tsFiles)];
-  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(builds, { recursive: true });
+  const target = mkdtempSync(join(builds, 'b-'));
+  chmodSync(target, 0o755);
   await build({
     entryPoints,
-    outdir,
+    outdir: target,
     outbase: root,
     format: 'cjs',
     platform: 'node',
@@ -56,8 +67,25 @@ export async function compile() {
     sourcemap: false,
     logLevel: 'warning',
   });
-  writeFileSync(stamp, '');
+  writeFileSync(join(target, '.compiled'), '');
+  swapIn(target);
   return entryPoints.map((f) => relative(root, f));
+}
+
+/** Points build/ at `target` (a new symlink renamed over the old one), then prunes .build/. */
+function swapIn(target) {
+  // A checkout from before build/ was a symlink has a directory there: replaced once.
+  if (lstatSync(outdir, { throwIfNoEntry: false })?.isDirectory()) rmSync(outdir, { recursive: true, force: true });
+  const link = join(builds, `link-${basename(target)}`);
+  symlinkSync(relative(root, target), link);
+  renameSync(link, outdir);
+  const compiles = readdirSync(builds)
+    .filter((name) => name.startsWith('b-'))
+    .map((name) => ({ path: join(builds, name), time: mtime(join(builds, name, '.compiled')) }))
+    .sort((a, b) => b.time - a.time);
+  // A compile without its stamp is still running, or was interrupted (compiles take seconds).
+  const abandoned = compiles.filter((c) => c.time < 0 && mtime(c.path) < Date.now() - 10 * 60_000);
+  for (const old of [...compiles.filter((c) => c.time > 0).slice(KEEP), ...abandoned]) rmSync(old.path, { recursive: true, force: true });
 }
 
 // `node scripts/compile.mjs` compiles; with `--if-stale` only when a source is newer than build/
