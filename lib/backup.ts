@@ -6,7 +6,7 @@ import { Component, Endpoint } from './component';
 import { PropError } from './errors';
 import { FlowTable } from './flows';
 import { PlatformChart } from './platform-chart';
-import { container, ContainerSpec, ImageRef, ResourceSpec, runToCompletionPod, scratchVolume } from './pod';
+import { container, ContainerSpec, ImageRef, ownServiceAccount, ResourceSpec, runToCompletionPod, scratchVolume } from './pod';
 import { AccessKeySecret, SECRETS } from './secrets';
 
 const k8s = kplus.k8s;
@@ -194,7 +194,7 @@ export class BackupJob extends Component {
     const keepLast = s.keepLast ?? 3;
     const chart = PlatformChart.of(this);
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: this.name }, automountServiceAccountToken: false });
+    ownServiceAccount(this, this.name);
     const known = new Set(['upload', ...props.steps.map((step) => step.name)]);
     for (const step of props.restore.steps) {
       if (!known.has(step.like)) throw new PropError(`restore step '${step.name}' of the ${props.store} backup is like '${step.like}', which is no step of it`);

@@ -72,6 +72,15 @@ export function restrictedPodSecurity(user: { uid: number; gid: number; fsGroup?
 }
 
 /**
+ * The ServiceAccount `name` of one workload, whose API token is not mounted unless a pod asks
+ * for it: every workload has an identity of its own, and only those that talk to the API hold a
+ * token (CIS Kubernetes 5.1.5, 5.1.6).
+ */
+export function ownServiceAccount(scope: Construct, name: string): kplus.k8s.KubeServiceAccount {
+  return new k8s.KubeServiceAccount(scope, 'service-account', { metadata: { name }, automountServiceAccountToken: false });
+}
+
+/**
  * The pod-level fields of a Job's pod (one-off or scheduled): it runs to its end once, as `user`
  * (restricted), under the ServiceAccount `serviceAccount` with no API token, without Service
  * links.

@@ -11,6 +11,7 @@ import {
   container,
   containerPort,
   ContainerSpec,
+  ownServiceAccount,
   podDisruptionBudget,
   preferredHostAntiAffinity,
   restrictedPodSecurity,
@@ -104,10 +105,7 @@ export class StatefulStore extends Component {
       });
     }
 
-    this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: props.name },
-      automountServiceAccountToken: false,
-    });
+    this.serviceAccount = ownServiceAccount(this, props.name);
 
     const servicePorts = Object.entries(props.ports).map(([name, port]) => ({
       name,

@@ -14,6 +14,7 @@ import {
   httpProbe,
   ImageRef,
   imageVersion,
+  ownServiceAccount,
   podDisruptionBudget,
   preferredHostAntiAffinity,
   ResourceSpec,
@@ -101,10 +102,7 @@ export class AppService extends Component {
     const http = this.port('http');
     this.declareMetrics({ service: props.name, portName: 'http', port: http });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: props.name },
-      automountServiceAccountToken: false,
-    });
+    ownServiceAccount(this, props.name);
 
     this.configMap = new k8s.KubeConfigMap(this, 'config', {
       metadata: { name: `${props.name}-config` },

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 
 import { Component } from '../../lib/component';
 import { PropError } from '../../lib/errors';
-import { container, ImageRef, imageVersion, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
+import { container, ImageRef, imageVersion, ownServiceAccount, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
 import { EtcdCluster } from './etcd-cluster';
 
 const k8s = kplus.k8s;
@@ -34,7 +34,7 @@ export class EtcdDefrag extends Component {
     const client = this.connect(props.etcd.endpoint('client'), 'defragmentation');
     // --cluster asks the member list for every member's client URL.
     if (props.etcd.replicas > 1) this.connect(props.etcd.memberEndpoint('client'), 'defragmentation of every member');
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: this.name }, automountServiceAccountToken: false });
+    ownServiceAccount(this, this.name);
     this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
       metadata: { name: this.name },
       spec: {

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { readAsset } from '../../lib/assets';
 import { Component } from '../../lib/component';
 import { PropError } from '../../lib/errors';
-import { container, ImageRef, imageVersion, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
+import { container, ImageRef, imageVersion, ownServiceAccount, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
 import { ClientSecret, clientSecret, SECRETS } from '../../lib/secrets';
 import { MilvusStandalone } from './milvus-standalone';
 
@@ -98,7 +98,7 @@ export class MilvusAuth extends Component {
     // What the Job applies, and how: a change of any is a new Job.
     const jobName = () => `${this.name}-${createHash('sha256').update(JSON.stringify([files(), props.image, maxWaitSeconds])).digest('hex').slice(0, 10)}`;
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: this.name }, automountServiceAccountToken: false });
+    ownServiceAccount(this, this.name);
     new k8s.KubeConfigMap(this, 'files', { metadata: { name: this.name }, data: Lazy.any({ produce: files }) as any });
     this.job = new k8s.KubeJob(this, 'job', {
       metadata: { name: Lazy.any({ produce: jobName }) as any },

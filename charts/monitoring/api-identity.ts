@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 
 import { Component } from '../../lib/component';
+import { ownServiceAccount } from '../../lib/pod';
 
 const k8s = kplus.k8s;
 
@@ -10,10 +11,7 @@ const k8s = kplus.k8s;
  * not mount its token by default; the pod that needs it says so.
  */
 export function namespacedApiIdentity(component: Component, namespace: string, rules: kplus.k8s.PolicyRule[]): void {
-  new k8s.KubeServiceAccount(component, 'service-account', {
-    metadata: { name: component.name },
-    automountServiceAccountToken: false,
-  });
+  ownServiceAccount(component, component.name);
   new k8s.KubeRole(component, 'role', { metadata: { name: component.name }, rules });
   new k8s.KubeRoleBinding(component, 'role-binding', {
     metadata: { name: component.name },

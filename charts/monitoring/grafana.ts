@@ -5,7 +5,19 @@ import { Construct } from 'constructs';
 
 import { Component, Endpoint } from '../../lib/component';
 import { metricsService } from '../../lib/metrics';
-import { checkStorage, container, httpProbe, ImageRef, imageVersion, ResourceSpec, restrictedPodSecurity, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
+import {
+  checkStorage,
+  container,
+  httpProbe,
+  ImageRef,
+  imageVersion,
+  ownServiceAccount,
+  ResourceSpec,
+  restrictedPodSecurity,
+  scratchVolume,
+  StorageSpec,
+  tcpLiveness,
+} from '../../lib/pod';
 import { SECRETS } from '../../lib/secrets';
 import { PROMETHEUS_DATASOURCE_UID } from './grafana-dashboard';
 
@@ -68,10 +80,7 @@ export class Grafana extends Component {
     this.declareMetrics({ service: 'grafana', portName: GRAFANA_PORT.name, port: GRAFANA_PORT.port });
     const prometheus = this.connect(props.prometheus, 'dashboard queries');
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.name },
-      automountServiceAccountToken: false,
-    });
+    ownServiceAccount(this, this.name);
 
     this.storage = new k8s.KubePersistentVolumeClaim(this, 'storage', {
       metadata: { name: this.name },

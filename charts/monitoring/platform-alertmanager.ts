@@ -17,6 +17,7 @@ import {
   imageName,
   ImageRef,
   imageVersion,
+  ownServiceAccount,
   podDisruptionBudget,
   preferredHostAntiAffinity,
   resourceRequirements,
@@ -26,7 +27,6 @@ import {
 } from '../../lib/pod';
 import { CONFIG_RELOADER_RESOURCES, quantities } from './operator-pods';
 
-const k8s = kplus.k8s;
 
 /** The Alertmanager API and UI (the operator's `web` port); Prometheus sends alerts to it. */
 export const ALERTMANAGER_PORT = { name: 'web', port: 9093 } as const;
@@ -97,7 +97,7 @@ export class PlatformAlertmanager extends Component {
     }
     this.declareMetrics({ service: 'alertmanager', portName: ALERTMANAGER_PORT.name, port: ALERTMANAGER_PORT.port });
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: { name: this.name }, automountServiceAccountToken: false });
+    ownServiceAccount(this, this.name);
 
     this.alertmanager = new Alertmanager(this, 'alertmanager', {
       metadata: { name: this.instanceName },
