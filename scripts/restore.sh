@@ -10,7 +10,9 @@
 #   3. runs the restore Job (built by scripts/lib/restore-job.mjs from the CronJob: same images,
 #      credentials and NetworkPolicy) and shows its log;
 #   4. starts the writers again, in reverse order, and waits for them to be ready;
-#   5. verifies that every Service has ready endpoints, and resumes the CronJob.
+#   5. verifies that every Service that had ready endpoints before the restore has them again
+#      (one that had none before is reported, not failed: it is not the restore's doing), and
+#      resumes the CronJob.
 # On a failed restore the writers stay stopped (the store may hold half of the snapshot): the
 # script prints how to start them, and the data a restore replaced is kept beside the new.
 # Runbook: docs/operations.md "Restore".
@@ -158,7 +160,7 @@ qy_info "suspend CronJob ${CRONJOB} until the restore is done"
 for stop in "${STOPS[@]}"; do qy_info "stop ${stop}"; done
 ((${#CLAIMS[@]} == 0)) || qy_info "write the store's volume(s): ${CLAIMS[*]} (the data replaced is kept beside it)"
 for ((i = ${#STOPS[@]} - 1; i >= 0; i--)); do qy_info "start ${STOPS[i]} again"; done
-qy_info "check that every Service has ready endpoints; resume CronJob ${CRONJOB}"
+qy_info "check that every Service with ready endpoints before has them again; resume CronJob ${CRONJOB}"
 if [[ $QY_YES != true ]]; then
   qy_step_done 'dry run: nothing was changed; rerun with --yes to restore'
   exit 0
@@ -170,6 +172,8 @@ qy_step "Suspend ${CRONJOB} and stop the writers"
 active=$(qy_kubectl get cronjob "$CRONJOB" -n "$QY_NAMESPACE" -o jsonpath='{.status.active}' 2>/dev/null || true)
 [[ -z $active ]] || qy_die "a backup of ${STORE} runs now (${active}); wait for it to finish, then restore" 3
 qy_kubectl patch cronjob "$CRONJOB" -n "$QY_NAMESPACE" --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
+UNREADY_BEFORE=$(qy_unready_services)
+[[ -z $UNREADY_BEFORE ]] || qy_warn "before the restore, these Services have no ready endpoint: $(qy_join ', ' "$UNREADY_BEFORE")"
 
 # The workloads of a stop, as "kind/name<TAB>replicas" lines.
 workloads_of() {
@@ -231,7 +235,7 @@ done
 qy_step_done "${#STOPPED[@]} workload(s) back"
 
 qy_step "Verify"
-verdicts=$(qy_wait_endpoints)
+verdicts=$(qy_wait_endpoints "$UNREADY_BEFORE")
 qy_kubectl patch cronjob "$CRONJOB" -n "$QY_NAMESPACE" --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
 if ! qy_print_verdicts "$verdicts"; then
   qy_step_failed "restored, but some Services have no ready endpoint (above)"

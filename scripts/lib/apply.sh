@@ -254,15 +254,32 @@ qy_endpoint_verdicts() {
   done < <(qy_facts service name selector type)
 }
 
+# The Services that have no ready endpoint now, one name a line.
+qy_unready_services() {
+  qy_endpoint_verdicts "$(qy_endpoint_counts)" |
+    awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }'
+}
+
+# Verdicts $1 with the FAIL of each Service named in $2 (one a line) turned into a WARN: a
+# Service that had no ready endpoint before a change began is not the change's failure.
+qy_excuse_unready() {
+  awk -F'\t' -v OFS='\t' -v excused="${2//$'\n'/,}" '
+    BEGIN { n = split(excused, names, ","); for (i = 1; i <= n; i++) if (names[i] != "") known["Service " names[i] " has no ready endpoint"] = 1 }
+    $1 == "FAIL" && ($3 in known) { $1 = "WARN"; $3 = $3 " (and had none before)" }
+    { print }' <<<"$1"
+}
+
 # Polls the Services until all have ready endpoints, for at most QINGYU_ENDPOINT_WAIT seconds
 # (default 120: endpoints follow readiness by a few seconds) and never past the deadline.
 # Prints the verdicts on stdout (callers capture them); while it waits, which Services it waits
-# for on stderr, like the rollout waits: when that list changes, and every 30 s.
+# for on stderr, like the rollout waits: when that list changes, and every 30 s. $1 (optional):
+# Services, one a line, that had no ready endpoint before; they neither hold the wait nor fail.
+# shellcheck disable=SC2120 # $1 is optional: deploy and rollback excuse nothing
 qy_wait_endpoints() {
-  local verdicts waiting now shown='' shown_at=0 until=$(($(date +%s) + ${QINGYU_ENDPOINT_WAIT:-120}))
+  local excused=${1:-} verdicts waiting now shown='' shown_at=0 until=$(($(date +%s) + ${QINGYU_ENDPOINT_WAIT:-120}))
   ((until > QY_DEADLINE)) && until=$QY_DEADLINE
   while :; do
-    verdicts=$(qy_endpoint_verdicts "$(qy_endpoint_counts)")
+    verdicts=$(qy_excuse_unready "$(qy_endpoint_verdicts "$(qy_endpoint_counts)")" "$excused")
     now=$(date +%s)
     if ! grep -q '^FAIL' <<<"$verdicts" || ((now >= until)); then break; fi
     waiting=$(awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }' <<<"$verdicts")

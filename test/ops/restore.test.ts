@@ -97,6 +97,29 @@ test('a failed restore leaves the writers stopped, keeps the Job, and prints how
   expect(r.stderr).toContain('kubectl -n qingyu scale deployment/go-backend --replicas=3');
 });
 
+describe('the verdict judges what the restore did', () => {
+  const withGrafana = (line: string) => state('endpoints').replace(/^grafana\t.*$/m, line);
+
+  test('a Service with no ready endpoint before the restore is reported, not failed, and not waited for', () => {
+    cluster.set('endpoints', withGrafana('grafana\tN'));
+    const r = restore('--store', 'redis', '--yes');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('before the restore, these Services have no ready endpoint: grafana');
+    expect(r.stderr).toMatch(/WARN endpoints +Service grafana has no ready endpoint \(and had none before\)/);
+    expect(r.stderr).not.toContain('waiting for ready endpoints');
+    expect(r.stderr).toContain('redis is restored from');
+  });
+
+  test('a Service that had ready endpoints before and has none after fails it, and the CronJob still resumes', () => {
+    cluster.set('endpoints-after-scale', withGrafana('grafana\tN'));
+    const r = cluster.run('restore.sh', ['--env', 'production', '--release-dir', release, '--store', 'redis', '--yes'], { QINGYU_ENDPOINT_WAIT: '0' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/FAIL endpoints +Service grafana has no ready endpoint\n/);
+    expect(r.stderr).toContain('restored, but some Services have no ready endpoint');
+    expect(state('suspend').trim().split('\n').pop()).toBe('redis-backup {"spec":{"suspend":false}}');
+  });
+});
+
 test('refuses while a backup runs, before stopping anything', () => {
   cluster.set('cronjob-active', '[{"name":"redis-backup-29000000"}]');
   const r = restore('--store', 'redis', '--yes');
