@@ -1,3 +1,5 @@
+import { PropError } from './errors';
+
 /**
  * Every Secret the platform references, by name and key. Values never appear in this
  * repository or in dist/: `scripts/create-secrets.sh` creates them in the cluster, and the
@@ -110,6 +112,60 @@ export function clientSecret(
   };
   CLIENT_SECRETS.set(name, spec);
   return spec;
+}
+
+/** How one store names, grants and describes its users (StoreUsers). */
+export interface StoreUserRules<R extends string> {
+  /** The store's name in messages (`Redis`). */
+  readonly title: string;
+  /** The longest client name the store (or the Secret name it prefixes) takes. */
+  readonly maxLength: number;
+  /** What a user of `role` is for, in its Secret's description. */
+  purpose(role: R): string;
+  /** The containers that alone may read a user's Secret (an administrative user's). */
+  adminOnly?(role: R): readonly string[] | undefined;
+  /** The store's name for the user of `client`, where the store takes fewer characters. */
+  username?(client: string): string;
+}
+
+/**
+ * The users of one store (Redis, MongoDB, Milvus), one per client: each holds one role and its
+ * own Secret `<store>-<client>` (clientSecret). Asking again for a client returns its Secret;
+ * asking with another role, a malformed name, or a name whose Secret the catalogue already has
+ * for the store itself (`mongodb-root`) is refused.
+ */
+export class StoreUsers<R extends string> {
+  private readonly users = new Map<string, { readonly secret: ClientSecret; readonly role: R }>();
+
+  constructor(private readonly store: string, private readonly rules: StoreUserRules<R>) {}
+
+  public user(client: string, role: R): ClientSecret {
+    const { title, maxLength } = this.rules;
+    const known = this.users.get(client);
+    if (known) {
+      if (known.role !== role) throw new PropError(`${title} user '${client}' has the role ${known.role} already, not ${role}`);
+      return known.secret;
+    }
+    if (!new RegExp(`^[a-z][a-z0-9-]{0,${maxLength - 1}}$`).test(client)) {
+      throw new PropError(`${title} clients are named with lower-case letters, digits and '-' (at most ${maxLength}), got '${client}'`);
+    }
+    const taken = Object.values(SECRETS).find((s) => s.name === `${this.store}-${client}`);
+    if (taken) throw new PropError(`a ${title} client cannot be named '${client}': the Secret ${taken.name} is the store's own (${taken.description})`);
+    const { purpose, adminOnly, username } = this.rules;
+    const secret = clientSecret(this.store, client, purpose(role), adminOnly?.(role), username?.(client) ?? client);
+    this.users.set(client, { secret, role });
+    return secret;
+  }
+
+  /** Every user as [client, { secret, role }], in the order they were asked for. */
+  public entries(): Array<[string, { readonly secret: ClientSecret; readonly role: R }]> {
+    return [...this.users.entries()];
+  }
+
+  /** Every user, by client name. */
+  public sorted(): Array<[string, { readonly secret: ClientSecret; readonly role: R }]> {
+    return this.entries().sort(([a], [b]) => a.localeCompare(b));
+  }
 }
 
 /** An S3 access key of one client of an object store: both halves random. */

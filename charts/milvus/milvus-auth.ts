@@ -8,7 +8,7 @@ import { readAsset } from '../../lib/assets';
 import { Component } from '../../lib/component';
 import { PropError } from '../../lib/errors';
 import { container, ImageRef, imageVersion, ownServiceAccount, ResourceSpec, runToCompletionPod, scratchVolume } from '../../lib/pod';
-import { ClientSecret, clientSecret, SECRETS } from '../../lib/secrets';
+import { ClientSecret, SECRETS, StoreUsers } from '../../lib/secrets';
 import { MilvusStandalone } from './milvus-standalone';
 
 const k8s = kplus.k8s;
@@ -76,12 +76,17 @@ export interface MilvusAuthProps {
  */
 export class MilvusAuth extends Component {
   public readonly job: kplus.k8s.KubeJob;
-  private readonly clients = new Map<string, { secret: ClientSecret; role: MilvusRole }>();
-  private readonly store: string;
+  private readonly clients: StoreUsers<MilvusRole>;
 
   constructor(scope: Construct, id: string, props: MilvusAuthProps) {
     super(scope, id, { name: `${props.milvus.name}-auth`, component: 'access-control', version: imageVersion(props.image) });
-    this.store = props.milvus.name;
+    this.clients = new StoreUsers(props.milvus.name, {
+      title: 'Milvus',
+      maxLength: 31,
+      purpose: (role) => `its Milvus user and role (${role})`,
+      // Milvus user names take letters, digits and '_'.
+      username: (client) => client.replace(/-/g, '_'),
+    });
     const maxWaitSeconds = props.maxWaitSeconds ?? 600;
     if (!Number.isInteger(maxWaitSeconds) || maxWaitSeconds < 60) {
       throw new PropError(`'maxWaitSeconds' of ${this.name} must be a whole number of at least 60, got ${maxWaitSeconds}`);
@@ -91,8 +96,8 @@ export class MilvusAuth extends Component {
     const files = (): Record<string, string> => ({
       'milvus-auth.sh': readAsset('charts/milvus/assets/milvus-auth.sh'),
       'milvus-auth.proto': readAsset('charts/milvus/assets/milvus-auth.proto'),
-      users: [...this.clients.entries()].map(([client, { secret }]) => `${client} ${secret.keys.username.value}\n`).join(''),
-      ...Object.fromEntries([...this.clients.values()].map(({ secret, role }) =>
+      users: this.clients.entries().map(([client, { secret }]) => `${client} ${secret.keys.username.value}\n`).join(''),
+      ...Object.fromEntries(this.clients.entries().map(([, { secret, role }]) =>
         [`grants-${secret.keys.username.value}`, GRANTS[role].map((g) => `${g}\n`).join('')])),
     });
     // What the Job applies, and how: a change of any is a new Job.
@@ -138,7 +143,7 @@ export class MilvusAuth extends Component {
                   sources: Lazy.any({
                     produce: () => [
                       { secret: { name: root.name, items: [{ key: root.keys.password.key, path: 'root/password' }] } },
-                      ...[...this.clients.entries()].map(([client, { secret }]) => ({
+                      ...this.clients.entries().map(([client, { secret }]) => ({
                         secret: { name: secret.name, items: [{ key: secret.keys.password.key, path: `users/${client}/password` }] },
                       })),
                     ],
@@ -158,14 +163,7 @@ export class MilvusAuth extends Component {
    * name and password. Asking again returns the same user.
    */
   public user(client: string, role: MilvusRole = 'app'): ClientSecret {
-    const known = this.clients.get(client);
-    if (known) {
-      if (known.role !== role) throw new PropError(`Milvus user '${client}' is already an ${known.role} user, not ${role}`);
-      return known.secret;
-    }
-    if (!/^[a-z][a-z0-9-]{0,30}$/.test(client)) throw new PropError(`Milvus clients are named with lower-case letters, digits and '-' (at most 31), got '${client}'`);
-    const secret = clientSecret(this.store, client, `its Milvus user and role (${role})`, undefined, client.replace(/-/g, '_'));
-    this.clients.set(client, { secret, role });
-    return secret;
+    return this.clients.user(client, role);
   }
+
 }

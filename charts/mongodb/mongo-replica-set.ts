@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { ClientSecret, clientSecret, secretKeyRef, SECRETS, SecretSpec } from '../../lib/secrets';
+import { ClientSecret, secretKeyRef, SECRETS, SecretSpec, StoreUsers } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;
@@ -139,7 +139,7 @@ export class MongoReplicaSet extends StatefulStore {
   /** `--wiredTigerCacheSizeGB`: half of the memory limit less 1 GiB, at least 0.25 (MongoDB's default rule). */
   public readonly wiredTigerCacheSizeGB: number;
   public readonly scriptsConfigMap: kplus.k8s.KubeConfigMap;
-  private readonly users = new Map<string, { readonly secret: ClientSecret; readonly role: MongoRole }>();
+  private readonly users: StoreUsers<MongoRole>;
 
   constructor(scope: Construct, id: string, props: MongoReplicaSetProps) {
     const name = props.name ?? 'mongodb';
@@ -164,6 +164,7 @@ export class MongoReplicaSet extends StatefulStore {
     });
     this.replicaSetName = replicaSetName;
     this.database = props.database;
+    this.users = new StoreUsers(name, { title: 'MongoDB', maxLength: 63, purpose: (role) => ROLE_PURPOSE[role](props.database) });
     this.reconcileIntervalSeconds = reconcileIntervalSeconds;
     this.wiredTigerCacheSizeGB = cacheSizeGB(props.resources.memoryMiB.limit);
 
@@ -243,7 +244,7 @@ export class MongoReplicaSet extends StatefulStore {
         { name: 'MONGODB_PORT', value: String(MONGODB_PORTS.mongodb) },
         { name: 'CREDENTIALS_DIR', value: CREDENTIALS_DIR },
         // Every user the primary keeps as its Secret says: `client:role`, comma separated.
-        { name: 'USERS', value: Lazy.any({ produce: () => this.clients().map(([client, { role }]) => `${client}:${role}`).join(',') }) as any },
+        { name: 'USERS', value: Lazy.any({ produce: () => this.users.sorted().map(([client, { role }]) => `${client}:${role}`).join(',') }) as any },
         { name: 'RECONCILE_INTERVAL_SECONDS', value: String(reconcileIntervalSeconds) },
         { name: 'PASS_TIMEOUT_SECONDS', value: String(PASS_TIMEOUT_SECONDS) },
         home,
@@ -301,7 +302,7 @@ export class MongoReplicaSet extends StatefulStore {
           sources: Lazy.any({
             produce: () => [
               { secret: credentialItems(SECRETS.mongodbRoot, 'root/') },
-              ...this.clients().map(([client, { secret }]) => ({ secret: credentialItems(secret, `users/${client}/`) })),
+              ...this.users.sorted().map(([client, { secret }]) => ({ secret: credentialItems(secret, `users/${client}/`) })),
             ],
           }) as any,
         },
@@ -326,22 +327,7 @@ export class MongoReplicaSet extends StatefulStore {
    * roles back when they differ from the Secret's (a rotation). Asking again returns the same user.
    */
   public user(client: string, role: MongoRole = 'app'): ClientSecret {
-    const known = this.users.get(client);
-    if (known) {
-      if (known.role !== role) throw new PropError(`MongoDB user '${client}' has the role ${known.role} already, not ${role}`);
-      return known.secret;
-    }
-    if (!/^[a-z][a-z0-9-]{0,62}$/.test(client)) throw new PropError(`MongoDB clients are named with lower-case letters, digits and '-' (at most 63), got '${client}'`);
-    const taken = Object.values(SECRETS).find((s) => s.name === `${this.name}-${client}`);
-    if (taken) throw new PropError(`a MongoDB client cannot be named '${client}': the Secret ${taken.name} is the replica set's own (${taken.description})`);
-    const secret = clientSecret(this.name, client, ROLE_PURPOSE[role](this.database));
-    this.users.set(client, { secret, role });
-    return secret;
-  }
-
-  /** Every client's user, by client name. */
-  private clients(): Array<[string, { readonly secret: ClientSecret; readonly role: MongoRole }]> {
-    return [...this.users.entries()].sort(([a], [b]) => a.localeCompare(b));
+    return this.users.user(client, role);
   }
 }
 

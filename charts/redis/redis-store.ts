@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { contentChecksum, readAsset } from '../../lib/assets';
 import { PropError } from '../../lib/errors';
 import { httpProbe, ImageRef, imageVersion, ResourceSpec, scratchVolume, StorageSpec, tcpLiveness } from '../../lib/pod';
-import { ClientSecret, clientSecret, secretKeyRef } from '../../lib/secrets';
+import { ClientSecret, secretKeyRef, StoreUsers } from '../../lib/secrets';
 import { StatefulStore } from '../../lib/stateful-store';
 
 const k8s = kplus.k8s;
@@ -121,8 +121,7 @@ export class RedisStore extends StatefulStore {
   public readonly denyScripting: boolean;
   public readonly configMap: kplus.k8s.KubeConfigMap;
   public readonly scriptsConfigMap: kplus.k8s.KubeConfigMap;
-  private readonly users = new Map<string, ClientSecret>();
-  private readonly roles = new Map<string, RedisRole>();
+  private readonly users: StoreUsers<RedisRole>;
 
   constructor(scope: Construct, id: string, props: RedisStoreProps) {
     const name = props.name ?? 'redis';
@@ -140,6 +139,13 @@ export class RedisStore extends StatefulStore {
     this.maxMemoryMiB = props.maxMemoryMiB;
     this.maxMemoryPolicy = props.maxMemoryPolicy ?? 'volatile-lru';
     this.denyScripting = props.denyScripting ?? false;
+    this.users = new StoreUsers(name, {
+      title: 'Redis',
+      maxLength: 63,
+      purpose: (role) => RULE_PURPOSE[role],
+      // The admin user's password reaches only the server (which hashes every user's).
+      adminOnly: (role) => (role === 'admin' ? [`StatefulSet/${name}/redis`] : undefined),
+    });
     const probe = this.user('probe', 'probe');
     const exporter = this.user('exporter', 'exporter');
     this.user('admin', 'admin');
@@ -219,7 +225,7 @@ export class RedisStore extends StatefulStore {
         projected: {
           defaultMode: 0o440,
           sources: Lazy.any({
-            produce: () => [...this.users.values()].map((secret) => ({
+            produce: () => this.users.entries().map(([, { secret }]) => ({
               secret: { name: secret.name, items: [{ key: secret.keys.password.key, path: `${secret.keys.username.value}/password` }] },
             })),
           }) as any,
@@ -242,20 +248,13 @@ export class RedisStore extends StatefulStore {
    * with its name and password. Asking again returns the same user.
    */
   public user(client: string, role: RedisRole): ClientSecret {
-    const known = this.roles.get(client);
-    if (known !== undefined && known !== role) throw new PropError(`Redis user '${client}' is already a ${known} user, not a ${role} user`);
-    if (!/^[a-z][a-z0-9-]{0,62}$/.test(client)) throw new PropError(`Redis user names are lower-case letters, digits and '-', got '${client}'`);
-    // The admin user's password reaches only the server (which hashes every user's).
-    const secret = clientSecret(this.name, client, RULE_PURPOSE[role], role === 'admin' ? [`StatefulSet/${this.name}/redis`] : undefined);
-    this.users.set(client, secret);
-    this.roles.set(client, role);
-    return secret;
+    return this.users.user(client, role);
   }
 
   /** `<user> <rules>` lines, one per user, in a stable order (start-redis.sh turns them into the ACL file). */
   private aclRules(): string {
     const rules = (role: RedisRole) => (role === 'app' && this.denyScripting ? `${RULES.app} -@scripting` : RULES[role]);
-    return [...this.roles.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([user, role]) => `${user} ${rules(role)}`).join('\n') + '\n';
+    return this.users.sorted().map(([user, { role }]) => `${user} ${rules(role)}`).join('\n') + '\n';
   }
 }
 

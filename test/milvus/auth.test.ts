@@ -94,4 +94,11 @@ describe('the Job\'s name follows what it applies', () => {
     const { chart } = milvusChart();
     expect(() => chart.auth.user('Search_Indexer')).toThrow("Milvus clients are named with lower-case letters, digits and '-' (at most 31), got 'Search_Indexer'");
   });
+
+  test("refuses a client whose Secret would be root's (milvus-root), and a second role for a client", () => {
+    const { chart } = milvusChart();
+    expect(() => chart.auth.user('root')).toThrow(/a Milvus client cannot be named 'root': the Secret milvus-root is the store's own/);
+    chart.auth.user('indexer');
+    expect(() => chart.auth.user('indexer', 'admin' as any)).toThrow("Milvus user 'indexer' has the role app already, not admin");
+  });
 });

@@ -185,9 +185,9 @@ describe('authentication', () => {
     expect(rs.user('notifier')).toBe(rs.user('notifier', 'app'));
     expect(rs.user('notifier').name).toBe('mongodb-notifier');
     expect(() => rs.user('notifier', 'backup')).toThrow("MongoDB user 'notifier' has the role app already, not backup");
-    expect(() => rs.user('root')).toThrow(/cannot be named 'root': the Secret mongodb-root is the replica set's own/);
+    expect(() => rs.user('root')).toThrow(/a MongoDB client cannot be named 'root': the Secret mongodb-root is the store's own/);
     expect(() => rs.user('keyfile')).toThrow(/the Secret mongodb-keyfile/);
-    expect(() => rs.user('Billing_2')).toThrow(/lower-case letters, digits and '-'.*got 'Billing_2'/);
+    expect(() => rs.user('Billing_2')).toThrow("MongoDB clients are named with lower-case letters, digits and '-' (at most 63), got 'Billing_2'");
   });
 });
 

@@ -104,6 +104,15 @@ describe('redis', () => {
     expect(store.configMap.toJson().data['users.rules']).toContain('app-one ~* &* +@all -@admin -@dangerous -@scripting');
   });
 
+  test('a client is one user of one role; the admin user\'s Secret is for the server alone', () => {
+    const store = new RedisStore(scratchChart(), 'r', { ...SMALL.redis, name: 'r' });
+    expect(store.user('app-one', 'app')).toBe(store.user('app-one', 'app'));
+    expect(() => store.user('app-one', 'probe')).toThrow("Redis user 'app-one' has the role app already, not probe");
+    expect(() => store.user('App.One', 'app')).toThrow("Redis clients are named with lower-case letters, digits and '-' (at most 63), got 'App.One'");
+    expect(store.user('admin', 'admin').adminOnly).toEqual(['StatefulSet/r/redis']);
+    expect(store.user('app-one', 'app').adminOnly).toBeUndefined();
+  });
+
   test('probes with redis-cli ping: liveness accepts PONG, LOADING and MASTERDOWN, readiness only PONG', () => {
     expect(redis.livenessProbe.exec.command).toEqual(['sh', '/scripts/ping-liveness.sh', '4']);
     expect(redis.readinessProbe.exec.command).toEqual(['sh', '/scripts/ping-readiness.sh', '2']);
