@@ -1,7 +1,8 @@
 // Command mc is a stand-in for the MinIO client (quay.io/minio/mc) in the node verification: the
 // proxy refuses mc's release pseudo-version. It implements the commands the platform's scripts
 // run (charts/milvus/assets: provision.sh, backup-bucket.sh, restore-bucket.sh), with MinIO's own
-// client libraries (minio-go, madmin-go at the versions the platform's MinIO release requires):
+// client libraries (minio-go, madmin-go at the versions the platform's MinIO release requires),
+// each decided as the pinned mc release (RELEASE.2023-03-20T17-17-53Z) decides it:
 //
 //	mc [--config-dir DIR] [--quiet] alias set NAME URL ACCESS_KEY SECRET_KEY
 //	mc admin info ALIAS
@@ -9,12 +10,13 @@
 //	mc admin policy create ALIAS NAME FILE
 //	mc admin policy attach ALIAS POLICY --user USER
 //	mc mb [--ignore-existing] ALIAS/BUCKET
-//	mc ls [--recursive] ALIAS/BUCKET[/PREFIX]
+//	mc ls [--recursive] ALIAS/BUCKET[/PREFIX]      (--recursive: a local directory too)
 //	mc mirror [--overwrite] [--remove] SOURCE TARGET   (each ALIAS/BUCKET[/PREFIX] or a directory)
 //
 // Anything else exits 1 with "not in the stand-in". Aliases live in DIR/config.json (0600), as
 // mc keeps them. `alias set` checks the server and the key (a ListBuckets; a key that may not
-// list buckets is still a valid key).
+// list buckets is still a valid key). mirror compares as mc does (see mirror below); it copies
+// one object at a time where mc copies several at once.
 package main
 
 import (
@@ -166,17 +168,7 @@ func run(args []string) error {
 		fmt.Printf("Bucket created successfully `%s`.\n", pos[1])
 		return nil
 	case len(pos) == 2 && pos[0] == "ls":
-		c, bucket, prefix, err := target(pos[1])
-		if err != nil {
-			return err
-		}
-		for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: recursive}) {
-			if o.Err != nil {
-				return o.Err
-			}
-			fmt.Printf("[%s] %6dB %s\n", o.LastModified.UTC().Format("2006-01-02 15:04:05 MST"), o.Size, strings.TrimPrefix(o.Key, prefix))
-		}
-		return nil
+		return ls(ctx, pos[1], recursive)
 	case len(pos) == 3 && pos[0] == "mirror":
 		return mirror(ctx, pos[1], pos[2], overwrite, remove)
 	}
@@ -269,7 +261,7 @@ func target(s string) (*minio.Client, string, string, error) {
 	return c, bucket, prefix, nil
 }
 
-// isRemote: ALIAS/... with a known alias (anything else is a local path).
+// isRemote: ALIAS/... with a known alias (anything else is a local path), as mc decides.
 func isRemote(s string) bool {
 	name, _, ok := strings.Cut(s, "/")
 	if !ok || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") {
@@ -279,82 +271,252 @@ func isRemote(s string) bool {
 	return err == nil
 }
 
-func mirror(ctx context.Context, src, dst string, overwrite, remove bool) error {
-	n := 0
-	switch {
-	case isRemote(src) && !isRemote(dst):
-		c, bucket, prefix, err := target(src)
+// partSuffix: mc's (and minio-go's) suffix of a download in progress; listings skip such files.
+const partSuffix = ".part.minio"
+
+// item: one object or regular file of a listing, by its key relative to the listed folder.
+type item struct {
+	size  int64
+	mtime time.Time
+}
+
+// side: one end of ls or mirror, an ALIAS/BUCKET[/PREFIX] or a local directory.
+type side struct {
+	arg    string
+	client *minio.Client // nil: local
+	bucket string
+	prefix string // "" or ending in "/"
+	dir    string // local
+}
+
+func open(arg string) (side, error) {
+	if !isRemote(arg) {
+		return side{arg: arg, dir: filepath.Clean(arg)}, nil
+	}
+	c, bucket, prefix, err := target(arg)
+	return side{arg: arg, client: c, bucket: bucket, prefix: prefix}, err
+}
+
+// url: how mc names an entry of the side in its messages (the alias path, or the local path).
+func (s side) url(rel string) string {
+	if s.client == nil {
+		return filepath.Join(s.dir, filepath.FromSlash(rel))
+	}
+	return strings.TrimRight(s.arg, "/") + "/" + rel
+}
+
+// isFolder: the side exists as a folder (a bucket, a prefix, or a directory), as mirror requires
+// of its source.
+func (s side) isFolder(ctx context.Context) error {
+	if s.client == nil {
+		fi, err := os.Stat(s.dir)
 		if err != nil {
 			return err
 		}
-		keep := map[string]bool{}
-		for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if !fi.IsDir() {
+			return fmt.Errorf("source `%s` is not a folder. Only folders are supported by mirror command", s.arg)
+		}
+		return nil
+	}
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("bucket `%s` does not exist", s.bucket)
+	}
+	return nil
+}
+
+// list: every object (regular file) under the side, recursively; a missing local directory is
+// empty, as mc lists it. Keys ending in "/" (folder markers) are not objects to copy.
+func (s side) list(ctx context.Context) (map[string]item, error) {
+	out := map[string]item{}
+	if s.client != nil {
+		for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix, Recursive: true}) {
 			if o.Err != nil {
-				return o.Err
+				return nil, o.Err
 			}
-			rel := strings.TrimPrefix(o.Key, prefix)
-			keep[rel] = true
-			path := filepath.Join(dst, filepath.FromSlash(rel))
-			if _, err := os.Stat(path); err == nil && !overwrite {
+			if strings.HasSuffix(o.Key, "/") {
 				continue
 			}
-			if err := c.FGetObject(ctx, bucket, o.Key, path, minio.GetObjectOptions{}); err != nil {
-				return err
-			}
-			n++
+			out[strings.TrimPrefix(o.Key, s.prefix)] = item{o.Size, o.LastModified}
 		}
-		if remove {
-			_ = filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					if rel, _ := filepath.Rel(dst, p); !keep[filepath.ToSlash(rel)] {
-						_ = os.Remove(p)
-					}
-				}
-				return nil
-			})
-		}
-	case !isRemote(src) && isRemote(dst):
-		c, bucket, prefix, err := target(dst)
+		return out, nil
+	}
+	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
-		}
-		keep := map[string]bool{}
-		var files []string
-		if err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				files = append(files, p)
+			if p == s.dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
 			}
 			return err
-		}); err != nil {
-			return err
 		}
-		sort.Strings(files)
-		for _, p := range files {
-			rel, _ := filepath.Rel(src, p)
-			key := prefix + filepath.ToSlash(rel)
-			keep[key] = true
-			if !overwrite {
-				if _, err := c.StatObject(ctx, bucket, key, minio.StatObjectOptions{}); err == nil {
-					continue
-				}
-			}
-			if _, err := c.FPutObject(ctx, bucket, key, p, minio.PutObjectOptions{}); err != nil {
-				return err
-			}
-			n++
+		if d.IsDir() || strings.HasSuffix(p, partSuffix) {
+			return nil
 		}
-		if remove {
-			for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-				if o.Err == nil && !keep[o.Key] {
-					if err := c.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{}); err != nil {
-						return err
-					}
-				}
-			}
+		fi, err := os.Stat(p) // symbolic links followed, as mc does
+		if err != nil || !fi.Mode().IsRegular() {
+			return nil
 		}
-	default:
+		rel, _ := filepath.Rel(s.dir, p)
+		out[filepath.ToSlash(rel)] = item{fi.Size(), fi.ModTime()}
+		return nil
+	})
+	return out, err
+}
+
+// ls prints the listing as mc ls does: "[time] size [class] key", keys relative to the folder.
+func ls(ctx context.Context, arg string, recursive bool) error {
+	s, err := open(arg)
+	if err != nil {
+		return err
+	}
+	if !recursive {
+		if s.client == nil {
+			return errors.New("ls of a local directory without --recursive is not in the stand-in")
+		}
+		for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix}) {
+			if o.Err != nil {
+				return fmt.Errorf("unable to list folder. %v", o.Err)
+			}
+			printEntry(o.LastModified, o.Size, "STANDARD", strings.TrimPrefix(o.Key, s.prefix))
+		}
+		return nil
+	}
+	if s.client == nil {
+		if _, err := os.Stat(s.dir); err != nil {
+			return fmt.Errorf("unable to list folder. %v", err)
+		}
+	}
+	items, err := s.list(ctx)
+	if err != nil {
+		return fmt.Errorf("unable to list folder. %v", err)
+	}
+	class := ""
+	if s.client != nil {
+		class = "STANDARD"
+	}
+	for _, k := range sortedKeys(items) {
+		printEntry(items[k].mtime, items[k].size, class, k)
+	}
+	return nil
+}
+
+func printEntry(t time.Time, size int64, class, key string) {
+	line := fmt.Sprintf("[%s] %7s", t.Local().Format("2006-01-02 15:04:05 MST"), iBytes(size))
+	if class != "" {
+		line += " " + class
+	}
+	fmt.Println(line + " " + key)
+}
+
+// iBytes: the size as mc prints it (go-humanize's IBytes without its space: 0B, 512B, 1.2KiB).
+func iBytes(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%dB", n)
+	}
+	v, units := float64(n), []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	u := -1
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.1f%s", v, units[u])
+	}
+	return fmt.Sprintf("%.0f%s", v, units[u])
+}
+
+func sortedKeys(m map[string]item) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// mirror makes TARGET hold SOURCE's objects, as mc mirror (cmd/mirror-url.go, difference.go of
+// the pinned release) decides object by object:
+//   - only in the source: copied;
+//   - in both, and the size differs or the source is newer than the target: copied with
+//     --overwrite; without it mc reports "Overwrite not allowed" and goes on (not a failure);
+//   - in both, same size, the source not newer: left alone;
+//   - only in the target: removed with --remove, else left.
+//
+// The source must be a folder (mc stats it first); a missing target directory is empty. Each copy
+// prints "`SRC` -> `DST`" and each removal "Removed `DST`.", as mc --quiet does; any other error
+// stops the mirror and exits 1.
+func mirror(ctx context.Context, srcArg, dstArg string, overwrite, remove bool) error {
+	src, err := open(srcArg)
+	if err != nil {
+		return err
+	}
+	dst, err := open(dstArg)
+	if err != nil {
+		return err
+	}
+	if (src.client == nil) == (dst.client == nil) {
 		return errors.New("mirror: one side must be ALIAS/BUCKET, the other a directory (in the stand-in)")
 	}
-	fmt.Printf("%d object(s) mirrored from %s to %s\n", n, src, dst)
+	if err := src.isFolder(ctx); err != nil {
+		return fmt.Errorf("unable to stat source `%s`. %v", srcArg, err)
+	}
+	have, err := src.list(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to perform mirroring. %v", err)
+	}
+	there, err := dst.list(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to perform mirroring. %v", err)
+	}
+	for _, k := range sortedKeys(have) {
+		s := have[k]
+		if t, ok := there[k]; ok {
+			why := ""
+			switch {
+			case s.size != t.size:
+				why = "size"
+			case s.mtime.After(t.mtime):
+				why = "mm-source-mtime"
+			}
+			if why == "" {
+				continue
+			}
+			if !overwrite {
+				fmt.Fprintf(os.Stderr, "mc: <ERROR> Failed to perform mirroring, with error condition (%s). Overwrite not allowed for `%s`. Use `--overwrite` to override this behavior.\n", why, dst.url(k))
+				continue
+			}
+		}
+		fmt.Printf("`%s` -> `%s`\n", src.url(k), dst.url(k))
+		if err := copyOne(ctx, src, dst, k); err != nil {
+			return fmt.Errorf("failed to copy `%s`. %v", src.url(k), err)
+		}
+	}
+	if remove {
+		for _, k := range sortedKeys(there) {
+			if _, ok := have[k]; ok {
+				continue
+			}
+			if dst.client == nil {
+				err = os.Remove(dst.url(k))
+			} else {
+				err = dst.client.RemoveObject(ctx, dst.bucket, dst.prefix+k, minio.RemoveObjectOptions{})
+			}
+			if err != nil {
+				return fmt.Errorf("failed to remove `%s`. %v", dst.url(k), err)
+			}
+			fmt.Printf("Removed `%s`.\n", dst.url(k))
+		}
+	}
 	return nil
+}
+
+func copyOne(ctx context.Context, src, dst side, key string) error {
+	if src.client != nil {
+		// minio-go writes KEY.ETAG.part.minio beside the file and renames it: no half-written file.
+		return src.client.FGetObject(ctx, src.bucket, src.prefix+key, dst.url(key), minio.GetObjectOptions{})
+	}
+	_, err := dst.client.FPutObject(ctx, dst.bucket, dst.prefix+key, src.url(key), minio.PutObjectOptions{})
+	return err
 }
