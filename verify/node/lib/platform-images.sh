@@ -598,7 +598,9 @@ _pimg_image() {
       qy_rootfs_add_static "$root" "$dir/mc" /usr/bin/mc || return 1
       _pimg_add_shell "$root" || return 1
       qy_rootfs_add_static "$root" "$(qy_pimg_dir app-go-backend)/sleep" /bin/sleep || return 1
-      _pimg_add_host_tool "$root" cat wc || return 1
+      # The coreutils the scripts use; the real image (ubi-minimal) has them, and no find
+      # (minio/mc#4469), so neither has this one.
+      _pimg_add_host_tool "$root" cat mkdir wc || return 1
       config='{"Entrypoint":["mc"]}' ;;
     grpcurl)
       # As the upstream image: /bin/grpcurl, the entrypoint. Busybox (static) with a link per
