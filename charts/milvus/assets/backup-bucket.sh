@@ -9,6 +9,8 @@
 set -eu
 : "${S3_URL:?}" "${S3_BUCKET:?}"
 mc --quiet alias set source "$S3_URL" "$(cat /secrets/bucket/access-key)" "$(cat /secrets/bucket/secret-key)" >/dev/null
+# The directory first: mirroring an empty bucket makes none, and a restore needs it.
+mkdir -p /scratch/bucket
 mc --quiet mirror "source/$S3_BUCKET" /scratch/bucket
 # Counted by mc itself: the mc image (ubi-minimal 8.7 and the tools of minio/mc#4475) has no
 # find (minio/mc#4469).
