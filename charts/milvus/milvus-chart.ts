@@ -140,13 +140,20 @@ export class MilvusChart extends PlatformChart {
       scratchGiB: bucket.sizeGiB + Math.max(1, Math.ceil(this.etcd.quotaBackendBytes / 1024 ** 3)),
       storageClassName: c.milvus.storage.storageClassName,
       // Milvus and etcd stopped; etcd's data directory rebuilt from the snapshot, the bucket made
-      // the copy's (the object store keeps running).
+      // the copy's (the object store keeps running), and Milvus's RocksMQ moved aside: kept, it
+      // would replay every insert since the snapshot's channel checkpoints on top of the
+      // restored metadata (the drill saw 500 entities written after the backup come back).
       activeDeadlineSeconds: 6 * 3600,
       restore: {
         stops,
         ...etcdRestore,
+        claims: { ...etcdRestore.claims, [`data-${this.milvus.statefulSet.name}-0`]: this.milvus.dataMount },
         ...(bucket.restoreSecret ? { secret: bucket.restoreSecret.name } : {}),
-        steps: [...etcdRestore.steps, { name: 'bucket', like: 'bucket', command: ['/bin/sh', '/scripts/restore-bucket.sh'] }],
+        steps: [
+          ...etcdRestore.steps,
+          { name: 'milvus-aside', like: 'upload', command: ['/bin/sh', '/scripts/restore-aside.sh', ...this.milvus.localStateDirs] },
+          { name: 'bucket', like: 'bucket', command: ['/bin/sh', '/scripts/restore-bucket.sh'] },
+        ],
       },
     }));
     milvusJob.connect(etcd, 'backup dump');

@@ -110,6 +110,14 @@ export class MilvusStandalone extends StatefulStore {
   public readonly bucket: string;
   /** The startup probe's budget: how long a start may take. */
   public readonly maxStartupSeconds: number;
+  /** Where its volume is mounted. */
+  public readonly dataMount = DATA_DIR;
+  /**
+   * What it keeps on that volume, derived from etcd and the bucket: RocksMQ (its write-ahead
+   * log, and the log's own metadata) and the local segment cache (the image's milvus.yaml:
+   * `rocksmq.path`, `localStorage.path`).
+   */
+  public readonly localStateDirs: readonly string[] = [`${DATA_DIR}/rdb_data`, `${DATA_DIR}/rdb_data_meta_kv`, `${DATA_DIR}/data`];
   /** The etcd and (in-cluster) MinIO endpoints it is configured with (the flows are recorded). */
   public readonly etcdEndpoint: Endpoint;
   public readonly minioEndpoint?: Endpoint;
