@@ -100,4 +100,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as e:  # one line, as the checks read only the last one
+        print(f"FAIL {sys.argv[2] if len(sys.argv) > 2 else ''}: {type(e).__name__}: {e}".replace("\n", " "))
+        sys.exit(1)

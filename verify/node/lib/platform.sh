@@ -308,6 +308,10 @@ qy_milvus_client() {
   case "$who" in
     app)
       if qy_milvus_auth_on; then
+        # The user exists once the milvus-auth Job is done (pods settle before it: a check run
+        # alone may come first).
+        kc -n "$QY_NS" wait --for=condition=complete job -l app.kubernetes.io/name=milvus-auth --timeout=300s >/dev/null 2>&1 ||
+          { echo "the milvus-auth Job is not complete: the application's Milvus user may not exist"; return 1; }
         user="$(kc -n "$QY_NS" get configmap python-ai-config -o jsonpath='{.data.MILVUS_USERNAME}')"
         secret=milvus-python-ai
       fi ;;
