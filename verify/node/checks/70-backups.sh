@@ -8,7 +8,8 @@
 #   3. changes the marker and writes a second key after the backup;
 #   4. runs scripts/restore.sh --store STORE --yes (the operations script itself: it suspends the
 #      CronJob, stops the writers, runs the restore Job, starts the writers, verifies the
-#      Services' endpoints, resumes the CronJob);
+#      Services' endpoints, resumes the CronJob), timed against the RTO the CronJob declares
+#      (qingyu.io/rto-minutes, config rtoMinutes): over it fails;
 #   5. proves the store holds the marker as it was at the backup and not the later key, and the
 #      writers are back.
 #   10a redis   the marker a key (go-backend's user); restored: the key's old value, the later key
@@ -56,12 +57,18 @@ _drill_backup() {
   kc -n "$QY_NS" delete job "$job" --wait=false >/dev/null 2>&1 || true
 }
 
+# _drill_rto STORE: the restore time the platform declares for STORE, in minutes (the
+# qingyu.io/rto-minutes annotation of its backup CronJob, from config rtoMinutes).
+_drill_rto() { kc -n "$QY_NS" get cronjob "$1-backup" -o jsonpath='{.metadata.annotations.qingyu\.io/rto-minutes}'; }
+
 # _drill_restore STORE UNREADY_BEFORE: scripts/restore.sh --yes against the node; its output in
 # the check's log. Passes when it exits 0, or exits 1 with FAIL verdicts for Services of
-# UNREADY_BEFORE only.
+# UNREADY_BEFORE only, and within the store's RTO.
 _drill_restore() {
-  local store="$1" before="$2" out rc=0 t0 fails bad
+  local store="$1" before="$2" out rc=0 t0 fails bad rto
   out="$QY_NODE_WORK/logs/restore-$store.log"
+  rto="$(_drill_rto "$store")"
+  [[ "$rto" =~ ^[0-9]+$ ]] || { echo "  CronJob $store-backup declares no RTO (annotation qingyu.io/rto-minutes: '$rto')"; return 1; }
   t0="$(_qy_node_now)"
   PATH="$QY_NODE_BIN_K8S:$PATH" KUBECONFIG="$QY_NODE_KUBECONFIG" KUBECACHEDIR="$QY_NODE_WORK/kube-cache" NO_COLOR=1 \
     QY_POLL_SECONDS=2 QINGYU_ENDPOINT_WAIT="${QY_DRILL_ENDPOINT_WAIT:-20}" \
@@ -74,8 +81,13 @@ _drill_restore() {
   local s unexpected=""
   for s in $fails; do grep -qxF "$s" <<<"$before" || unexpected+="$s "; done
   if ((rc == 0)) || { ((rc == 1)) && [[ -z "$bad" && -z "$unexpected" && -n "$fails" ]]; }; then
-    echo "  restore: scripts/restore.sh --store $store --yes exit $rc in ${QY_DRILL_RESTORE_SECONDS}s ($(grep -cE '^ *PASS ' "$out") Services with ready endpoints; without, as before the drill: $(paste -sd' ' <<<"$fails"))"
+    echo "  restore: scripts/restore.sh --store $store --yes exit $rc in ${QY_DRILL_RESTORE_SECONDS}s, RTO $rto min ($(grep -cE '^ *PASS ' "$out") Services with ready endpoints; without, as before the drill: $(paste -sd' ' <<<"$fails"))"
     sed -n 's/^ *\(restore: .*\)$/    \1/p' "$out" | head -n 5
+    if awk -v t="$QY_DRILL_RESTORE_SECONDS" -v m="$rto" 'BEGIN { exit !(t > m * 60) }'; then
+      echo "  the restore took ${QY_DRILL_RESTORE_SECONDS}s, over the ${rto} min RTO the platform declares for $store"
+      return 1
+    fi
+    QY_DRILL_RTO="$rto"
     return 0
   fi
   echo "  restore: scripts/restore.sh --store $store --yes exit $rc after ${QY_DRILL_RESTORE_SECONDS}s${unexpected:+; Services without endpoints that had them before: $unexpected}"
@@ -122,7 +134,7 @@ check_drill_redis() {
   [[ "$got" == "$before" ]] || { echo "after the restore $key is '$got', want the value at the backup ('$before'; '$after' was written after it)"; return 1; }
   [[ "$exists" == 0 ]] || { echo "after the restore $later (written after the backup) exists: EXISTS -> $exists"; return 1; }
   qy_wait 120 _drill_apps_back >/dev/null || { echo "the applications are not back after the restore: $(_drill_apps_back)"; return 1; }
-  echo "Redis backed up (${QY_DRILL_BACKUP_SECONDS}s) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s): the key as it was at the backup, the later key gone, the applications back"
+  echo "Redis backed up (${QY_DRILL_BACKUP_SECONDS}s) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s, RTO ${QY_DRILL_RTO} min): the key as it was at the backup, the later key gone, the applications back"
 }
 
 _drill_etcdctl() { kc -n "$QY_NS" exec etcd-0 -c etcd -- etcdctl --endpoints=127.0.0.1:2379 "$@" 2>&1; }
@@ -156,7 +168,7 @@ check_drill_etcd() {
   [[ "$search1" == ok* && "${search1##*nearest ids }" == "${search0##*nearest ids }" ]] ||
     { echo "Milvus's collection after the restore: $search1 (before: $search0)"; return 1; }
   qy_wait 120 _drill_apps_back >/dev/null || { echo "the applications are not back after the restore: $(_drill_apps_back)"; return 1; }
-  echo "etcd backed up (${QY_DRILL_BACKUP_SECONDS}s) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s): the key as at the backup, the later key gone; Milvus healthy on the restored metadata and its collection searchable; the applications back"
+  echo "etcd backed up (${QY_DRILL_BACKUP_SECONDS}s) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s, RTO ${QY_DRILL_RTO} min): the key as at the backup, the later key gone; Milvus healthy on the restored metadata and its collection searchable; the applications back"
 }
 qy_check 66 "10a-drill-redis" check_drill_redis
 qy_check 68 "10b-drill-etcd" check_drill_etcd
