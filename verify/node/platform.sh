@@ -23,13 +23,21 @@
 #   6b milvus-stop  a loaded collection, milvus-0 deleted: Milvus exits within its grace period,
 #                   comes back, and the collection is searchable
 #   10b drill-etcd  as 10a for etcd (Milvus's metadata): Milvus healthy and searchable after it
+#   11b alert-delivery  the MongoDB-down alert check 3 saw firing reached, through the
+#                   platform's Alertmanager, the webhook sink that 11a set up (right after 1)
+#   10c drill-milvus milvus-backup (etcd snapshot + bucket copy) run now; more entities and a
+#                   second collection after it; restore.sh --store milvus: the collection as at
+#                   the backup, the later data and objects gone, Milvus healthy, apps back
+#   10d etcd-defrag space freed in etcd, the etcd-defrag CronJob run now: the database file
+#                   down to what is in use; etcd and Milvus not restarted, Milvus searchable
 #   7 cleanup       after node_down, nothing left: processes, mounts, rules, bridges, files
 #
 # Check 3 runs after 6: the MongoDB-down alert needs its 5 minutes of `for:`, which the other
-# checks fill; the drills and 6b stop stores, so they come last. Every check prints PASS, FAIL
-# or SKIP (nothing to check in this output), its time and a summary line; the run exits non-zero
-# on any FAIL; the node is always torn down (trap). More checks: add verify/node/checks/NN-*.sh
-# (see qy_check in lib/platform.sh).
+# checks fill; the drills and 6b stop stores, so they come last (10a-10c print their backup and
+# restore times against the RTO the CronJob declares, and fail over it). Every check prints PASS,
+# FAIL or SKIP (nothing to check in this output), its time and a summary line; the run exits
+# non-zero on any FAIL; the node is always torn down (trap). More checks: add
+# verify/node/checks/NN-*.sh (see qy_check in lib/platform.sh).
 #
 #   sudo bash verify/node/platform.sh       # needs root; builds what is missing first (cached)
 #   QINGYU_VERIFY_DIST=DIR ...              # YAML synthesized elsewhere (DIR/development or DIR)

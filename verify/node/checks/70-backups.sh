@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Check 10, backup and restore drills, for the stores that run here (MongoDB cannot: its image is
-# absent). Each drill:
+# absent), and etcd's defragmentation. Each drill:
 #   1. writes a marker into the store;
 #   2. runs the store's backup CronJob once, now (a Job from the CronJob, as the schedule would
 #      make it: the restic image and the store's own dump step, uploading to the in-cluster MinIO's
@@ -17,11 +17,22 @@
 #   10b etcd    the marker a key under /qingyu-verify/ (Milvus's metadata store); restored: as
 #               redis, and Milvus healthy again with its collection searchable (its metadata
 #               from the snapshot, its segments in MinIO)
+#   10c milvus  the marker the collection qy_verify (1000 entities, pymilvus); milvus-backup is
+#               the pair: etcd's snapshot, then backup-bucket.sh copies Milvus's bucket (the mc
+#               image); after it 500 entities more (the nearest to the query) and a collection
+#               qy_verify_later, flushed; restored (etcd, RocksMQ moved aside, the bucket made
+#               the copy by restore-bucket.sh): qy_verify as at the backup (1000 by its metadata
+#               and by a Strong query, none of the later ids, the same nearest ids),
+#               qy_verify_later gone, the bucket holding what the backup copied and none of the
+#               objects written after it (listed from the node), Milvus healthy, the apps back
+#   10d etcd-defrag (no backup) 24 values of 1 MiB written, deleted and compacted in etcd; the
+#               etcd-defrag CronJob run once, now: dbSize (etcdctl endpoint status) down to about
+#               dbSizeInUse, etcd and Milvus not restarted, the collection searchable
 # restore.sh verifies that every Service has ready endpoints; here the Services of the absent
 # images (MongoDB, Grafana) never have any, so its verdict may fail for those and only those
 # (recorded before the drill): any other Service without endpoints fails the drill.
-# Registered after check 3 (a restore stops the applications and the store); 10b after 6b, as
-# both restart Milvus.
+# Registered after check 3 (a restore stops the applications and the store); 10b after 6b and
+# 10c after 10b, as they restart Milvus; 10d last, on the etcd the drills restored.
 
 QY_DRILL_TIMEOUT="${QY_DRILL_TIMEOUT:-600}"
 
@@ -53,7 +64,8 @@ _drill_backup() {
     return 1
   fi
   QY_DRILL_BACKUP_SECONDS="$(_qy_node_since "$t0")"
-  echo "  backup: Job $job (from CronJob $cron) complete in ${QY_DRILL_BACKUP_SECONDS}s: $(kc -n "$QY_NS" logs "job/$job" --all-containers 2>/dev/null | grep -E 'snapshot [0-9a-f]{8} saved|^backup:' | paste -sd' ')"
+  QY_DRILL_BACKUP_LOG="$(kc -n "$QY_NS" logs "job/$job" --all-containers 2>/dev/null | grep -E 'snapshot [0-9a-f]{8} saved|^backup:' | paste -sd' ')"
+  echo "  backup: Job $job (from CronJob $cron) complete in ${QY_DRILL_BACKUP_SECONDS}s: $QY_DRILL_BACKUP_LOG"
   kc -n "$QY_NS" delete job "$job" --wait=false >/dev/null 2>&1 || true
 }
 
@@ -62,11 +74,12 @@ _drill_backup() {
 _drill_rto() { kc -n "$QY_NS" get cronjob "$1-backup" -o jsonpath='{.metadata.annotations.qingyu\.io/rto-minutes}'; }
 
 # _drill_restore STORE UNREADY_BEFORE: scripts/restore.sh --yes against the node; its output in
-# the check's log. Passes when it exits 0, or exits 1 with FAIL verdicts for Services of
-# UNREADY_BEFORE only, and within the store's RTO.
+# the check's log (QY_DRILL_RESTORE_LOG). Passes when it exits 0, or exits 1 with FAIL verdicts
+# for Services of UNREADY_BEFORE only, and within the store's RTO.
 _drill_restore() {
   local store="$1" before="$2" out rc=0 t0 fails bad rto
   out="$QY_NODE_WORK/logs/restore-$store.log"
+  QY_DRILL_RESTORE_LOG="$out"
   rto="$(_drill_rto "$store")"
   [[ "$rto" =~ ^[0-9]+$ ]] || { echo "  CronJob $store-backup declares no RTO (annotation qingyu.io/rto-minutes: '$rto')"; return 1; }
   t0="$(_qy_node_now)"
@@ -170,5 +183,133 @@ check_drill_etcd() {
   qy_wait 120 _drill_apps_back >/dev/null || { echo "the applications are not back after the restore: $(_drill_apps_back)"; return 1; }
   echo "etcd backed up (${QY_DRILL_BACKUP_SECONDS}s) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s, RTO ${QY_DRILL_RTO} min): the key as at the backup, the later key gone; Milvus healthy on the restored metadata and its collection searchable; the applications back"
 }
+# _drill_bucket_keys: the keys of Milvus's bucket now, sorted, one a line: ListObjectsV2 from
+# the node to minio-0 (curl, AWS SigV4) with the backup user's key, which reads the bucket (as
+# check 8 proves). More than 1000 objects (one page) fails: not counted here.
+_drill_bucket_keys() {
+  local ip bucket ak sk body
+  ip="$(kc -n "$QY_NS" get pod minio-0 -o jsonpath='{.status.podIP}')"
+  bucket="$(kc -n "$QY_NS" get statefulset milvus -o jsonpath='{.spec.template.spec.initContainers[*].env[?(@.name=="MINIO_BUCKET")].value}')"
+  ak="$(kc -n "$QY_NS" get secret minio-backup -o jsonpath='{.data.access-key}' | base64 -d)"
+  sk="$(kc -n "$QY_NS" get secret minio-backup -o jsonpath='{.data.secret-key}' | base64 -d)"
+  [[ -n "$ip" && -n "$bucket" && -n "$ak" && -n "$sk" ]] || { echo "no minio-0 address, Milvus bucket or minio-backup key" >&2; return 1; }
+  body="$(printf 'user = "%s:%s"\n' "$ak" "$sk" | curl -sS --fail --max-time 20 --aws-sigv4 "aws:amz:us-east-1:s3" \
+    -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" --config - "http://$ip:9000/$bucket?list-type=2&max-keys=1000")" || return 1
+  [[ "$body" != *"<IsTruncated>true</IsTruncated>"* ]] || { echo "bucket $bucket holds more than 1000 objects" >&2; return 1; }
+  grep -o '<Key>[^<]*</Key>' <<<"$body" | sed 's:</*Key>::g' | sort || true
+}
+
+# Check 10c: the milvus-backup CronJob (etcd's snapshot, then a copy of Milvus's bucket by
+# backup-bucket.sh, the MinIO client) and scripts/restore.sh --store milvus, which restores both
+# with Milvus and etcd stopped (restore-bucket.sh makes the bucket exactly the copy).
+check_drill_milvus() {
+  qy_platform_settled || return 1
+  local unready search0 later restored keys0 keys1 keys2 written left n_backup n_restore n_removed
+  unready="$(_drill_unready_services)"
+  # The collection as at the backup: qy_verify, 1000 entities (check 6b or 10b made it; made here if not).
+  search0="$(qy_milvus_client app search)"
+  [[ "$search0" == ok* ]] || search0="$(qy_milvus_client app create)"
+  [[ "$search0" == ok* ]] || { echo "no Milvus collection to carry through the drill: $search0"; return 1; }
+  echo "  before the backup: $search0"
+  _drill_backup milvus-backup || { echo "the Milvus backup failed"; return 1; }
+  n_backup="$(sed -n 's/.*backup: bucket [^,]*, \([0-9]*\) objects.*/\1/p' <<<"$QY_DRILL_BACKUP_LOG")"
+  [[ "$n_backup" =~ ^[1-9][0-9]*$ ]] || { echo "the backup's bucket step reported no objects copied: $QY_DRILL_BACKUP_LOG"; return 1; }
+  local t_backup="$QY_DRILL_BACKUP_SECONDS"
+  keys0="$(_drill_bucket_keys)" || { echo "cannot list Milvus's bucket"; return 1; }
+  # After the backup: more entities in qy_verify (the nearest to the query among them), and a
+  # second collection, both flushed (new segments in the bucket, new metadata in etcd).
+  later="$(qy_milvus_client app later)"
+  echo "  after the backup: $later"
+  [[ "$later" == ok* ]] || { echo "the change after the backup failed: $later"; return 1; }
+  keys1="$(_drill_bucket_keys)" || { echo "cannot list Milvus's bucket"; return 1; }
+  written="$(comm -13 <(printf '%s\n' "$keys0") <(printf '%s\n' "$keys1") | sed '/^$/d')"
+  [[ -n "$written" ]] || { echo "the change after the backup wrote no object to the bucket"; return 1; }
+  _drill_restore milvus "$unready" || { echo "the Milvus restore failed"; return 1; }
+  qy_wait 120 _fault_ready etcd-0 "" >/dev/null || { echo "etcd-0 not Ready after the restore"; return 1; }
+  qy_wait 300 _drill_milvus_healthy >/dev/null || { echo "Milvus not healthy within 300s of the restore"; return 1; }
+  n_restore="$(sed -n 's/.*restore: bucket [^ ]* holds \([0-9]*\) objects.*/\1/p' "$QY_DRILL_RESTORE_LOG" | tail -n 1)"
+  n_removed="$(grep -c 'Removed `' "$QY_DRILL_RESTORE_LOG" || true)"
+  restored="$(qy_milvus_client app restored)"
+  echo "  after the restore: $restored"
+  keys2="$(_drill_bucket_keys)" || { echo "cannot list Milvus's bucket"; return 1; }
+  left="$(comm -12 <(printf '%s\n' "$written") <(printf '%s\n' "$keys2") | sed '/^$/d')"
+  echo "  bucket: $n_backup objects copied by the backup; $(grep -c . <<<"$written") written after it; restore-bucket.sh removed $n_removed and left ${n_restore:-?}; $(grep -c . <<<"$left" || true) of the later ones there now"
+  [[ "$n_restore" == "$n_backup" ]] || { echo "restore-bucket.sh left ${n_restore:-no count of} objects in the bucket, the backup copied $n_backup"; return 1; }
+  [[ -z "$left" ]] || { echo "objects written after the backup are in the bucket after the restore: $(head -n 3 <<<"$left" | paste -sd' ')"; return 1; }
+  [[ "$restored" == ok* && "${restored##*nearest ids }" == "${search0##*nearest ids }" ]] ||
+    { echo "Milvus after the restore is not as at the backup: $restored (at the backup: $search0)"; return 1; }
+  qy_wait 120 _drill_apps_back >/dev/null || { echo "the applications are not back after the restore: $(_drill_apps_back)"; return 1; }
+  echo "Milvus backed up (${t_backup}s: etcd snapshot and $n_backup objects) and restored by scripts/restore.sh (${QY_DRILL_RESTORE_SECONDS}s, RTO ${QY_DRILL_RTO} min): qy_verify as at the backup (1000 entities, same nearest ids), the 500 later entities and qy_verify_later gone, the bucket the copy again; Milvus healthy; the applications back"
+}
+
+# _drill_etcd_status: "DB_SIZE DB_SIZE_IN_USE REVISION" of etcd-0 (etcdctl endpoint status).
+_drill_etcd_status() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  kc -n "$QY_NS" exec etcd-0 -c etcd -- etcdctl --endpoints=127.0.0.1:2379 endpoint status -w json 2>/dev/null |
+    qy_json 'j[0] ? `${j[0].Status.dbSize} ${j[0].Status.dbSizeInUse} ${j[0].Status.header.revision}` : ""'
+}
+_drill_size() { awk -v b="$1" 'BEGIN { if (b < 1048576) printf "%.0f KiB", b / 1024; else printf "%.1f MiB", b / 1048576 }'; }
+
+# Check 10d: the etcd-defrag CronJob run once, now, against the real etcd: space freed first
+# (large values written and deleted, then compacted, as revision auto-compaction would every
+# 5 minutes), so that the database file holds free pages; after the Job the file is down to what
+# is in use, and etcd and Milvus were not disturbed.
+QY_DEFRAG_VALUES="${QY_DEFRAG_VALUES:-24}" # values of 1 MiB
+check_etcd_defrag() {
+  qy_platform_settled || return 1
+  local value i got size0 inuse0 rev size1 inuse1 job t0 dt log r_etcd r_milvus search0 search1
+  # Milvus's collection, searched before and after (check 6b made it; made here if not).
+  search0="$(qy_milvus_client app search)"
+  [[ "$search0" == ok* ]] || search0="$(qy_milvus_client app create)"
+  [[ "$search0" == ok* ]] || { echo "no Milvus collection to search: $search0"; return 1; }
+  r_etcd="$(_fault_restarts etcd-0)"
+  r_milvus="$(_fault_restarts milvus-0)"
+  value="$(mktemp)"
+  head -c 786432 /dev/urandom | base64 -w0 >"$value"
+  for ((i = 1; i <= QY_DEFRAG_VALUES; i++)); do
+    got="$(kc -n "$QY_NS" exec -i etcd-0 -c etcd -- etcdctl --endpoints=127.0.0.1:2379 put "/qingyu-verify/defrag/$i" <"$value" 2>&1)"
+    [[ "$got" == OK ]] || { rm -f "$value"; echo "etcdctl put /qingyu-verify/defrag/$i: $got"; return 1; }
+  done
+  rm -f "$value"
+  got="$(_drill_etcdctl del --prefix /qingyu-verify/defrag/)"
+  [[ "$got" == "$QY_DEFRAG_VALUES" ]] || { echo "etcdctl del --prefix /qingyu-verify/defrag/: $got"; return 1; }
+  read -r _ _ rev < <(_drill_etcd_status)
+  got="$(_drill_etcdctl compact "$rev" --physical)"
+  [[ "$got" == "compacted revision $rev" ]] || { echo "etcdctl compact $rev: $got"; return 1; }
+  read -r size0 inuse0 _ < <(_drill_etcd_status)
+  [[ "$size0" =~ ^[0-9]+$ && "$inuse0" =~ ^[0-9]+$ ]] || { echo "etcdctl endpoint status: no dbSize/dbSizeInUse"; return 1; }
+  echo "  before: dbSize $(_drill_size "$size0"), in use $(_drill_size "$inuse0") ($QY_DEFRAG_VALUES values of 1 MiB written and deleted, compacted at revision $rev)"
+  ((size0 - inuse0 >= QY_DEFRAG_VALUES * 1048576 / 2)) || { echo "the setup left only $(_drill_size $((size0 - inuse0))) free in the database: nothing for a defragmentation to give back"; return 1; }
+  job="etcd-defrag-drill-$(date +%s)"
+  t0="$(_qy_node_now)"
+  kc -n "$QY_NS" create job "$job" --from=cronjob/etcd-defrag >/dev/null || return 1
+  if ! kc -n "$QY_NS" wait --for=condition=complete "job/$job" --timeout="${QY_DRILL_TIMEOUT}s" >/dev/null 2>&1; then
+    echo "  Job $job did not complete: $(kc -n "$QY_NS" get "job/$job" -o jsonpath='{.status}')"
+    kc -n "$QY_NS" logs "job/$job" --all-containers --tail=20 2>&1 | qy_indent '    '
+    return 1
+  fi
+  dt="$(_qy_node_since "$t0")"
+  log="$(kc -n "$QY_NS" logs "job/$job" --all-containers 2>&1)"
+  kc -n "$QY_NS" delete job "$job" --wait=false >/dev/null 2>&1 || true
+  echo "  Job $job (from CronJob etcd-defrag) complete in ${dt}s: $(tail -n 1 <<<"$log")"
+  [[ "$log" == *"Finished defragmenting etcd member"* ]] || { echo "the Job's log does not say it defragmented a member"; return 1; }
+  read -r size1 inuse1 _ < <(_drill_etcd_status)
+  echo "  after: dbSize $(_drill_size "$size1"), in use $(_drill_size "$inuse1")"
+  # Defragmented: the file is what is in use (a page or so of bbolt's own), and gave back
+  # at least most of what was free.
+  ((size1 - inuse1 <= 1048576 && size0 - size1 >= (size0 - inuse0) * 3 / 4)) ||
+    { echo "etcd's database was not defragmented: dbSize $(_drill_size "$size0") -> $(_drill_size "$size1"), in use $(_drill_size "$inuse0") -> $(_drill_size "$inuse1")"; return 1; }
+  qy_wait 60 _fault_ready etcd-0 "" >/dev/null || { echo "etcd-0 not Ready after the defragmentation"; return 1; }
+  qy_wait 60 _drill_milvus_healthy >/dev/null || { echo "Milvus not healthy after the defragmentation"; return 1; }
+  search1="$(qy_milvus_client app search)"
+  [[ "$search1" == ok* && "${search1##*nearest ids }" == "${search0##*nearest ids }" ]] ||
+    { echo "Milvus's collection after the defragmentation: $search1 (before: $search0)"; return 1; }
+  [[ "$(_fault_restarts etcd-0) $(_fault_restarts milvus-0)" == "$r_etcd $r_milvus" ]] ||
+    { echo "restarted during the drill: etcd-0 $r_etcd -> $(_fault_restarts etcd-0), milvus-0 $r_milvus -> $(_fault_restarts milvus-0)"; return 1; }
+  echo "etcd-defrag (${dt}s) shrank etcd's database from $(_drill_size "$size0") to $(_drill_size "$size1") (in use $(_drill_size "$inuse1")); etcd and Milvus not restarted, Milvus healthy and its collection searchable"
+}
+
 qy_check 66 "10a-drill-redis" check_drill_redis
 qy_check 68 "10b-drill-etcd" check_drill_etcd
+qy_check 70 "10c-drill-milvus" check_drill_milvus
+qy_check 71 "10d-etcd-defrag" check_etcd_defrag
