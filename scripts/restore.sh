@@ -6,7 +6,8 @@
 #   1. suspends the store's backup CronJob (no backup of a half-restored store) and refuses while
 #      a backup runs;
 #   2. stops the writers the restore plan names (the applications, the store itself where its
-#      files are replaced), recording their replica counts;
+#      files are replaced), in the plan's order, each gone before the next, recording their
+#      replica counts;
 #   3. runs the restore Job (built by scripts/lib/restore-job.mjs from the CronJob: same images,
 #      credentials and NetworkPolicy) and shows its log;
 #   4. starts the writers again, in reverse order, and waits for them to be ready;
@@ -194,20 +195,23 @@ resume_hint() {
   done
   printf '  kubectl -n %s patch cronjob %s --type=merge -p %s\n' "$QY_NAMESPACE" "$CRONJOB" "'{\"spec\":{\"suspend\":false}}'"
 }
+# One stop at a time, in the plan's order, each gone before the next: a store stopped with its
+# own store (Milvus with etcd) cannot finish its shutdown and is killed at its grace period's end.
 for stop in "${STOPS[@]}"; do
+  first=${#STOPPED[@]}
   while IFS=$'\t' read -r w n; do
     [[ -n $w ]] || continue
     STOPPED+=("${w}"$'\t'"${n:-1}")
     qy_kubectl scale "$w" -n "$QY_NAMESPACE" --replicas=0 >/dev/null
     qy_info "${w}: ${n:-1} -> 0"
   done < <(workloads_of "$stop")
-done
-for entry in "${STOPPED[@]}"; do
-  IFS=$'\t' read -r w _n <<<"$entry"
-  # shellcheck disable=SC2016 # a Go template, not shell
-  selector=$(qy_kubectl get "$w" -n "$QY_NAMESPACE" -o go-template='{{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}')
-  qy_kubectl wait pods -n "$QY_NAMESPACE" -l "${selector%,}" --for=delete --timeout="$(qy_seconds_left)s" >/dev/null 2>&1 ||
-    qy_die "the pods of ${w} did not stop; to start what was stopped: $(resume_hint)" 3
+  for entry in "${STOPPED[@]:first}"; do
+    IFS=$'\t' read -r w _n <<<"$entry"
+    # shellcheck disable=SC2016 # a Go template, not shell
+    selector=$(qy_kubectl get "$w" -n "$QY_NAMESPACE" -o go-template='{{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}')
+    qy_kubectl wait pods -n "$QY_NAMESPACE" -l "${selector%,}" --for=delete --timeout="$(qy_seconds_left)s" >/dev/null 2>&1 ||
+      qy_die "the pods of ${w} did not stop; to start what was stopped: $(resume_hint)" 3
+  done
 done
 qy_step_done "${#STOPPED[@]} workload(s) stopped"
 
