@@ -94,7 +94,7 @@ _drill_restore() {
   local s unexpected=""
   for s in $fails; do grep -qxF "$s" <<<"$before" || unexpected+="$s "; done
   if ((rc == 0)) || { ((rc == 1)) && [[ -z "$bad" && -z "$unexpected" && -n "$fails" ]]; }; then
-    echo "  restore: scripts/restore.sh --store $store --yes exit $rc in ${QY_DRILL_RESTORE_SECONDS}s, RTO $rto min ($(grep -cE '^ *PASS ' "$out") Services with ready endpoints; without, as before the drill: $(paste -sd' ' <<<"$fails"))"
+    echo "  restore: scripts/restore.sh --store $store --yes exit $rc in ${QY_DRILL_RESTORE_SECONDS}s, RTO $rto min ($(grep -cE '^ *PASS ' "$out") Services with ready endpoints${fails:+; without, as before the drill: $(paste -sd' ' <<<"$fails")})"
     sed -n 's/^ *\(restore: .*\)$/    \1/p' "$out" | head -n 5
     if awk -v t="$QY_DRILL_RESTORE_SECONDS" -v m="$rto" 'BEGIN { exit !(t > m * 60) }'; then
       echo "  the restore took ${QY_DRILL_RESTORE_SECONDS}s, over the ${rto} min RTO the platform declares for $store"
