@@ -254,11 +254,13 @@ qy_endpoint_verdicts() {
   done < <(qy_facts service name selector type)
 }
 
-# The Services that have no ready endpoint now, one name a line.
-qy_unready_services() {
-  qy_endpoint_verdicts "$(qy_endpoint_counts)" |
-    awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }'
+# The Services that endpoint verdicts $1 FAIL, one name a line.
+qy_failing_services() {
+  awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }' <<<"$1"
 }
+
+# The Services that have no ready endpoint now, one name a line.
+qy_unready_services() { qy_failing_services "$(qy_endpoint_verdicts "$(qy_endpoint_counts)")"; }
 
 # Verdicts $1 with the FAIL of each Service named in $2 (one a line) turned into a WARN: a
 # Service that had no ready endpoint before a change began is not the change's failure.
@@ -282,7 +284,7 @@ qy_wait_endpoints() {
     verdicts=$(qy_excuse_unready "$(qy_endpoint_verdicts "$(qy_endpoint_counts)")" "$excused")
     now=$(date +%s)
     if ! grep -q '^FAIL' <<<"$verdicts" || ((now >= until)); then break; fi
-    waiting=$(awk -F'\t' '$1 == "FAIL" { s = $3; sub(/^Service /, "", s); sub(/ has no ready endpoint$/, "", s); print s }' <<<"$verdicts")
+    waiting=$(qy_failing_services "$verdicts")
     if [[ $waiting != "$shown" ]] || ((now - shown_at >= 30)); then
       printf 'waiting for ready endpoints of %s (up to %ds more)\n' "$(qy_join ', ' "$waiting")" $((until - now)) | qy_progress
       shown=$waiting shown_at=$now
