@@ -110,7 +110,10 @@ spec:${ROLLOUT_STORAGE_CLASS:+
 
 # rollout ENV DIR: wait until every Deployment and StatefulSet has all its replicas updated and
 # ready; 0 when they do. Fails at once when a controller could not create a Pod (FailedCreate:
-# Pod Security, quota, limit range...), else after ROLLOUT_TIMEOUT.
+# Pod Security, quota, limit range...), else after ROLLOUT_TIMEOUT. A FailedCreate that is only
+# a write conflict ("the object has been modified": two controllers charged the same
+# ResourceQuota at once) is retried by the controller, so it is no verdict: if it never
+# resolves, the timeout says so.
 rollout() {
   local env="$1" dir="$2"
   local deadline=$((SECONDS + ROLLOUT_TIMEOUT)) waiting="" failed=""
@@ -124,7 +127,8 @@ rollout() {
         if (!done) console.log(`${o.kind}/${o.metadata.name}: ${s.readyReplicas ?? 0}/${want} ready`);
       }')" || waiting="(could not read the workloads)"
     failed="$(kc get events -A --field-selector reason=FailedCreate --no-headers \
-      -o custom-columns=OBJECT:.involvedObject.name,MESSAGE:.message 2>/dev/null | sort -u)"
+      -o custom-columns=OBJECT:.involvedObject.name,MESSAGE:.message 2>/dev/null |
+      { grep -v 'the object has been modified; please apply your changes' || true; } | sort -u)"
     [[ -z "$waiting" || -n "$failed" ]] && break
     ((SECONDS < deadline)) || break
     sleep 2
