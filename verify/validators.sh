@@ -260,9 +260,20 @@ run_tool() {
       # Misconfiguration scanning with the checks embedded in the binary, offline: no check bundle
       # or DB download (--skip-check-update; `trivy config` needs no vulnerability DB), no version
       # notice, no telemetry, a scratch cache. Its own exit code says nothing (--exit-code 0).
-      "${bin[$tool]}" config --quiet --format json --exit-code 0 --skip-check-update \
+      # Not --quiet: that also hides the errors of checks that could not be evaluated.
+      "${bin[$tool]}" config --format json --exit-code 0 --skip-check-update \
         --skip-version-check --disable-telemetry --cache-dir "$raw.cache" --misconfig-scanners kubernetes \
         --config-data "$raw.data" "${args[@]}" "$raw.objects" >"$raw" 2>"$raw.err" || true
+      # A check whose Rego fails on one object is dropped for the whole scan, silently: its
+      # verdict on every object is missing, which must not read as "0 findings". (KSV-0109's
+      # config_map_secret_key is one: on a line with both ":" and "=" after a secret-like word it
+      # yields two keys, an eval_conflict_error.)
+      if grep -q 'Error occurred while applying rule' "$raw.err"; then
+        qy_log "trivy: a check could not be evaluated, so it judged none of the objects:"
+        grep 'Error occurred while applying rule' "$raw.err" | sed 's/^.*\[rego\] */    /' >&2
+        : >"$raw"
+        : >"$raw.err"
+      fi
       ;;
     kubesec)
       # One file a run (kubesec scans one); each prints a JSON array, gathered into one array of
