@@ -116,7 +116,8 @@ spec:${ROLLOUT_STORAGE_CLASS:+
 # resolves, the timeout says so.
 rollout() {
   local env="$1" dir="$2"
-  local deadline=$((SECONDS + ROLLOUT_TIMEOUT)) waiting="" failed=""
+  local deadline=$((SECONDS + ROLLOUT_TIMEOUT)) waiting="" failed="" since
+  since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   while :; do
     waiting="$(kc get deployments,statefulsets -A -o json 2>/dev/null | node -e '
       const items = JSON.parse(require("fs").readFileSync(0, "utf8")).items;
@@ -136,10 +137,17 @@ rollout() {
   if [[ -n "$waiting" || -n "$failed" ]]; then
     qy_log "$env: the workloads did not roll out:"
     [[ -z "$waiting" ]] || sed 's/^/    /' <<<"$waiting" >&2
-    # The reasons: Pods that could not be created or scheduled.
-    kc get events -A --field-selector type=Warning --no-headers \
-      -o custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message 2>/dev/null |
-      grep -v 'metrics' | sort -u | head -n 30 | sed 's/^/    /' >&2
+    # The reasons: Pods that could not be created or scheduled, in this rollout (not the
+    # "no nodes available" of the Pods that came before the fake nodes, nor an earlier rollout's).
+    # The scheduler's events have an eventTime and no lastTimestamp.
+    kc get events -A --field-selector type=Warning -o json 2>/dev/null | SINCE="$since" node -e '
+      let items = [];
+      try { items = JSON.parse(require("fs").readFileSync(0, "utf8")).items; } catch {}
+      for (const e of items) {
+        const last = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? "";
+        if (new Date(last) >= new Date(process.env.SINCE) && !/metrics/.test(e.message))
+          console.log(`${(e.involvedObject?.name ?? "").padEnd(37)} ${(e.reason ?? "").padEnd(18)} ${e.message ?? ""}`);
+      }' | sort -u | head -n 30 | sed 's/^/    /' >&2
     kc get nodes,pv,pvc -A --no-headers >"$dir/state.txt" 2>&1 || true
     return 1
   fi
