@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the ecosystem's manifest validators on every environment's synthesized YAML.
 #
-#   bash verify/validators.sh          (npm run verify:validators)
+#   bash verify/validators.sh               (npm run verify:validators)
+#   bash verify/validators.sh --build-only  install the tools into the cache, validate nothing
 #
 # Tools (pinned below, installed once into ${QINGYU_CACHE:-~/.cache/qingyu}, never into the repo):
 #   kubeconform          strict schema validation against each Kubernetes version checked and the
@@ -41,6 +42,12 @@ CHECKOV_VERSION=3.3.30
 KUBERNETES_VALIDATE_VERSION=1.37.0
 
 read -r -a tools <<<"${QINGYU_VERIFY_TOOLS:-kubeconform kube-score trivy kubesec checkov kubernetes-validate}"
+build_only=false
+case "${1:-}" in
+  '') ;;
+  --build-only) build_only=true ;;
+  *) qy_die "unknown argument '$1' (allowed: --build-only)" ;;
+esac
 started=$SECONDS
 verify="$QY_VERIFY_REPO/verify"
 cache="$QY_VERIFY_CACHE"
@@ -175,6 +182,10 @@ for tool in "${tools[@]}"; do
     *) qy_die "unknown tool $tool" ;;
   esac
 done
+if $build_only; then
+  qy_log "tools ready: ${tools[*]}"
+  exit 0
+fi
 # A check is a tool, or a tool and the Kubernetes version it validates against (TOOL@VERSION).
 checks=()
 declare -A schemas
