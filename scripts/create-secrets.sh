@@ -101,13 +101,16 @@ qy_manifests facts "$DIST" >"$QY_FACTS"
 QY_NAMESPACE=$(qy_facts namespace name)
 [[ -n $QY_NAMESPACE && $(grep -c . <<<"$QY_NAMESPACE") -eq 1 ]] || qy_die "the manifests must target exactly one namespace, found: ${QY_NAMESPACE:-none}" 3
 CATALOGUE=$(qy_secret_catalogue)
-qy_step_done "$(qy_facts secret name | grep -c . || true) Secret(s) in namespace ${QY_NAMESPACE}"
+# Read whole before matching: `qy_facts ... | grep -q` fails at random under pipefail, since grep
+# exits at the first match and qy_facts (printf, a write per line) then dies of SIGPIPE.
+SECRET_NAMES=$(qy_facts secret name)
+qy_step_done "$(grep -c . <<<"$SECRET_NAMES" || true) Secret(s) in namespace ${QY_NAMESPACE}"
 
 verdict=$(qy_context_verdict "$QY_ENV" "$QY_CONTEXT" "$QY_FORCE_CONTEXT")
 qy_print_verdicts "$verdict" || exit 3
 
 for name in "${OVERWRITE[@]}"; do
-  qy_facts secret name | grep -qx -- "$name" || qy_die "--overwrite ${name}: the ${QY_ENV} manifests reference no such Secret" 2
+  grep -qxF -- "$name" <<<"$SECRET_NAMES" || qy_die "--overwrite ${name}: the ${QY_ENV} manifests reference no such Secret" 2
 done
 
 # Writes the value of key $2 of Secret $1 (source $3, fixed value $4) to file $5, never to a
@@ -236,7 +239,7 @@ while IFS=$'\t' read -r -u 3 name type issuer; do
   fi
   refs=$(referenced_keys "$name")
   for ref in $refs; do
-    cut -f1 <<<"$keys" | grep -qx -- "$ref" || {
+    grep -qxF -- "$ref" <<<"$(cut -f1 <<<"$keys")" || {
       qy_warn "${name}/${ref} is referenced by the manifests but not catalogued in lib/secrets.ts"
       failed=1
     }
