@@ -203,7 +203,8 @@ _qy_node_host_setup() {
   # What exists before us (node_down removes only what we add).
   nft -j list tables 2>/dev/null >"$QY_NODE_RUN/nft-tables-before.json" || echo '{}' >"$QY_NODE_RUN/nft-tables-before.json"
   _qy_node_iptables_chains >"$QY_NODE_RUN/iptables-chains-before"
-  for d in /run/containerd /var/lib/cni /var/log/containers /var/log/pods /var/lib/kubelet /etc/cni /opt/cni /opt/containerd /etc/kubernetes; do
+  # /run/mount: libmount's, made by the first mount(8) on a fresh machine (check 7 found it).
+  for d in /run/containerd /run/mount /var/lib/cni /var/log/containers /var/log/pods /var/lib/kubelet /etc/cni /opt/cni /opt/containerd /etc/kubernetes; do
     [[ -e "$d" ]] || _qy_node_rec "created-path $d"
   done
   [[ -d /run/containerd/s ]] && ls -A /run/containerd/s >"$QY_NODE_RUN/containerd-s-before"
