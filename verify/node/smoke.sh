@@ -125,7 +125,7 @@ image_probe() {
   qy_rootfs_add_static "$root" "$QY_NODE_BIN_PROBE/qy-probe" /qy-probe
   qy_image_build "$PROBE_IMAGE" "$root" '{"Entrypoint":["/qy-probe"],"User":"10001:10001"}'
   rm -rf "$root"
-  qy_image_list | grep -qxF "$PROBE_IMAGE" || { echo "not listed: $PROBE_IMAGE"; return 1; }
+  grep -qxF "$PROBE_IMAGE" <<<"$(qy_image_list)" || { echo "not listed: $PROBE_IMAGE"; return 1; }
   echo "$PROBE_IMAGE imported"
 }
 check image-import image_probe
@@ -279,7 +279,11 @@ EOF
     phase="$(kc -n smoke-client get pod dynamic -o jsonpath='{.status.phase}')"
   done
   [[ "$phase" == Succeeded ]] || { kc -n smoke-client logs dynamic; echo "phase $phase"; return 1; }
-  kc -n smoke-client logs dynamic | grep -qx QY_SMOKE=dynamic-ok || { echo "unexpected output"; return 1; }
+  # Whole, then matched: `kubectl logs | grep -q` under pipefail fails when grep exits at the
+  # match before kubectl has written the rest of env's output (SIGPIPE).
+  local out
+  out="$(kc -n smoke-client logs dynamic)"
+  grep -qx QY_SMOKE=dynamic-ok <<<"$out" || { echo "unexpected output:"; printf '%s\n' "$out"; return 1; }
   kc -n smoke-client delete pod dynamic --wait=false >/dev/null
   echo "/usr/bin/env + libc + loader: Succeeded; the node has $(qy_image_list | wc -l) images"
 }

@@ -635,7 +635,7 @@ _pimg_image() {
       while IFS= read -r lib; do
         [[ -n "$lib" && "$lib" != "$dir"/* && ! -e "$root$lib" ]] && { qy_rootfs_add_static "$root" "$lib" || return 1; }
       done < <(LD_LIBRARY_PATH="$dir/lib" ldd "$dir/bin/milvus" | awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }')
-      if LD_LIBRARY_PATH="$dir/lib" ldd "$dir/bin/milvus" | grep -q 'not found'; then _pimg_log "milvus: libraries not found"; return 1; fi
+      if grep -q 'not found' <<<"$(LD_LIBRARY_PATH="$dir/lib" ldd "$dir/bin/milvus")"; then _pimg_log "milvus: libraries not found"; return 1; fi
       config='{"Entrypoint":["/tini","--"],"Cmd":["milvus","run","standalone"],"WorkingDir":"/milvus","Env":["PATH=/milvus/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LD_LIBRARY_PATH=/milvus/lib:/usr/lib"],"ExposedPorts":{"19530/tcp":{},"9091/tcp":{}}}' ;;
     redis)
       qy_rootfs_users "$root" 999:redis
