@@ -30,3 +30,24 @@ test('lint:sh shellchecks every shell script in the repository', () => {
   expect(scripts).toContain('scripts/deploy.sh');
   expect(scripts.filter((f) => !checked.includes(f))).toEqual([]);
 });
+
+/** The lines of the ops scripts (and their libraries) that pipe into a grep that stops reading at its first match. */
+function earlyExitGreps(read: (file: string) => string = (f) => readFileSync(join(ROOT, f), 'utf8')): string[] {
+  const files = shellScripts().filter((f) => /^scripts\/(lib\/)?[^/]+\.sh$/.test(f));
+  return files.flatMap((f) =>
+    read(f)
+      .split('\n')
+      .map((line, i) => ({ line, at: `${f}:${i + 1}` }))
+      .filter(({ line }) => !/^\s*#/.test(line) && /(^|[^|])\|\s*grep\s+(-[A-Za-z]*[qm]|--quiet|--max-count)/.test(line))
+      .map(({ at, line }) => `${at}: ${line.trim()}`),
+  );
+}
+
+test('the ops scripts never pipe into grep -q/-m: under pipefail the writer dies of SIGPIPE and the check fails at random', () => {
+  // (`qy_facts ... | grep -qx NAME` made `create-secrets.sh --overwrite NAME` fail now and then.)
+  // Read the output whole first: `grep -qx -- "$x" <<<"$(producer)"`.
+  expect(earlyExitGreps()).toEqual([]);
+  // and the rule sees the line that failed
+  expect(earlyExitGreps(() => '  qy_facts secret name | grep -qx -- "$name" || qy_die x\n')).not.toEqual([]);
+  expect(earlyExitGreps(() => '  [[ -n $a ]] || grep -qx -- "$key" <<<"$refs" || continue\n')).toEqual([]);
+});
