@@ -15,7 +15,7 @@
 #   lane 1: the validators (validators.sh --build-only), then promtool, Alertmanager, amconfig
 #   lane 2: the control plane and the node (node/build.sh: apt packages, kube-apiserver,
 #           controllers, KWOK, kubelet, CoreDNS, the policy agent), then the platform's images
-# Each lane's log is PREFIX-lane<N>.log (QINGYU_PREBUILD_LOGS, default a temporary directory);
+# Each lane's log is lane<N>.log in QINGYU_PREBUILD_LOGS (default: a new temporary directory);
 # exits non-zero when a lane failed, after both have ended.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
